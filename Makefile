@@ -1,0 +1,47 @@
+# The front door. `make run` and `make test` set themselves up from a clean checkout.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROTOS := $(shell find proto -name '*.proto')
+DATA_DIR ?= data
+
+.PHONY: help run test test-fast lint proto bench k8s-validate clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed (set PYTHON=...)"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+contracts/.generated: $(VENV)/.installed $(PROTOS)
+	rm -rf contracts && mkdir -p contracts
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grpc_tools.protoc -Icontracts=proto \
+	  -I"$$($(PY) -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')" \
+	  --python_out=. --grpc_python_out=. --mypy_out=. --mypy_grpc_out=. $(PROTOS)
+	find contracts -type d -exec touch {}/__init__.py \;
+	@touch $@
+
+proto: contracts/.generated ## generate Python code and .pyi stubs from proto/ into contracts/
+
+run: contracts/.generated ## start the whole mesh with demo data (Ctrl-C stops it; data kept in $(DATA_DIR)/)
+	DATA_DIR=$(DATA_DIR) $(PY) -m devmesh
+
+test: contracts/.generated ## run the whole suite (unit, integration, e2e, k8s manifests)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: contracts/.generated ## ruff
+	$(VENV)/bin/ruff check .
+
+bench: contracts/.generated ## run the benchmarks and print their figures
+	$(PY) -m bench
+
+k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline
+	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py
+
+clean: ## remove the virtual environment, generated code and the demo data
+	rm -rf $(VENV) contracts $(DATA_DIR)

@@ -1,0 +1,32 @@
+"""Calling other services: channels, and the JWKS fetched from the identity service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import grpc
+
+from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
+
+
+def channel(address: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(
+        address,
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ],
+    )
+
+
+def jwks_from_identity(identity: grpc.aio.Channel) -> Callable[[], Awaitable[str]]:
+    stub = identity_pb2_grpc.IdentityServiceStub(identity)
+
+    async def fetch() -> str:
+        return (await stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=5)).json
+
+    return fetch
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)

@@ -1,0 +1,169 @@
+"""Idempotent event consumers on durable JetStream pull subscriptions.
+
+A message is acked only after its handler's transaction committed, and the event id
+is recorded in that same transaction, so a redelivered event is applied once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import nats.errors
+from google.protobuf.message import DecodeError, Message
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import Table, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servicekit.clock import utcnow
+from servicekit.db import Database
+from servicekit.messaging import EVENT_ID_HEADER, EVENT_TYPE_HEADER, ensure_stream
+
+log = logging.getLogger(__name__)
+
+
+class PoisonEvent(Exception):
+    """An event that can never be applied; it is terminated, not redelivered."""
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    event_id: str
+    subject: str
+    delivered: int
+
+
+Handler = Callable[[AsyncSession, Any, EventMeta], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one durable consumer reads: a stream, a subject filter, handlers by event type."""
+
+    durable: str
+    stream: str
+    filter_subject: str
+    handlers: dict[type[Message], Handler]
+    ack_wait: float = 30.0
+    max_deliver: int = 20
+
+
+class EventConsumer:
+    def __init__(self, db: Database, inbox: Table, js: JetStreamContext, subscription: Subscription):
+        self.db = db
+        self.inbox = inbox
+        self.js = js
+        self.subscription = subscription
+        self.by_type = {cls.DESCRIPTOR.full_name: (cls, h) for cls, h in subscription.handlers.items()}
+
+    async def run(self) -> None:
+        spec = self.subscription
+        while True:
+            try:
+                await ensure_stream(self.js, spec.stream)
+                sub = await self.js.pull_subscribe(
+                    spec.filter_subject,
+                    durable=spec.durable,
+                    stream=spec.stream,
+                    config=ConsumerConfig(
+                        ack_policy=AckPolicy.EXPLICIT,
+                        deliver_policy=DeliverPolicy.ALL,
+                        ack_wait=spec.ack_wait,
+                        max_deliver=spec.max_deliver,
+                    ),
+                )
+                break
+            except Exception as error:  # NATS not there yet
+                log.warning("consumer %s: cannot subscribe yet: %s", spec.durable, error)
+                await asyncio.sleep(1.0)
+        while True:
+            try:
+                messages = await sub.fetch(batch=20, timeout=1.0)
+            except nats.errors.TimeoutError:
+                continue
+            except Exception as error:  # disconnected: the client reconnects by itself
+                log.warning("consumer %s: fetch failed: %s", spec.durable, error)
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                await self.process(message)
+
+    async def process(self, message: Msg) -> None:
+        headers = message.headers or {}
+        event_id = headers.get(EVENT_ID_HEADER, "")
+        event_type = headers.get(EVENT_TYPE_HEADER, "")
+        delivered = message.metadata.num_delivered if message.metadata else 1
+        meta = EventMeta(event_id=event_id, subject=message.subject, delivered=delivered)
+        try:
+            if not event_id:
+                raise PoisonEvent("event without an id")
+            if event_type not in self.by_type:
+                log.info("consumer %s: ignoring %s", self.subscription.durable, event_type)
+                await message.ack()
+                return
+            cls, handler = self.by_type[event_type]
+            try:
+                payload = cls.FromString(message.data)
+            except DecodeError as error:
+                raise PoisonEvent(f"undecodable {event_type}: {error}") from error
+            async with _keep_alive(message, self.subscription.ack_wait):
+                await self._apply_once(handler, payload, meta)
+            await message.ack()
+        except PoisonEvent as error:
+            log.error("consumer %s: terminating event %s: %s", self.subscription.durable, event_id, error)
+            await message.term()
+        except Exception:
+            log.exception("consumer %s: event %s failed (delivery %d)", self.subscription.durable, event_id, delivered)
+            await message.nak(delay=min(2.0**delivered * 0.1, 30.0))
+
+    async def _apply_once(self, handler: Handler, payload: Message, meta: EventMeta) -> None:
+        durable = self.subscription.durable
+        try:
+            async with self.db.transaction() as session:
+                seen = await session.scalar(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == durable, self.inbox.c.event_id == meta.event_id
+                    )
+                )
+                if seen:
+                    return
+                await session.execute(
+                    self.inbox.insert().values(consumer=durable, event_id=meta.event_id, processed_at=utcnow())
+                )
+                await handler(session, payload, meta)
+        except IntegrityError:
+            # Either another replica recorded the same event id first (then it is
+            # applied there), or the handler broke a constraint: that must not be acked.
+            async with self.db.sessions() as session:
+                seen = await session.scalar(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == durable, self.inbox.c.event_id == meta.event_id
+                    )
+                )
+            if not seen:
+                raise
+            log.info("consumer %s: event %s applied concurrently", durable, meta.event_id)
+
+
+@contextlib.asynccontextmanager
+async def _keep_alive(message: Msg, ack_wait: float):  # type: ignore[no-untyped-def]
+    """Tell the server a long handler is still working, so it is not redelivered mid-work."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(ack_wait / 3)
+            with contextlib.suppress(Exception):
+                await message.in_progress()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()

@@ -1,0 +1,149 @@
+"""The transactional outbox: events are rows written with the change, then relayed to JetStream.
+
+A row is published with `Nats-Msg-Id` = its event id, so a relay that publishes a row
+twice (it crashed between publishing and marking) is de-duplicated by the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from google.protobuf.message import Message
+from nats.js import JetStreamContext
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servicekit.clock import utcnow
+from servicekit.db import Database, UTCDateTime
+from servicekit.messaging import EVENT_ID_HEADER, EVENT_TYPE_HEADER
+
+log = logging.getLogger(__name__)
+
+
+def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The outbox and the processed-events inbox, in a service's own metadata."""
+    outbox = Table(
+        "outbox_events",
+        metadata,
+        Column("position", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("subject", String(200), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("published_at", UTCDateTime, nullable=True),
+        Index("ix_outbox_events_unpublished", "published_at", "position"),
+    )
+    inbox = Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("processed_at", UTCDateTime, nullable=False),
+    )
+    return outbox, inbox
+
+
+async def emit(session: AsyncSession, outbox: Table, subject: str, message: Message) -> str:
+    """Write an event in the caller's transaction; it goes out after the commit."""
+    event_id = str(uuid.uuid4())
+    await session.execute(
+        outbox.insert().values(
+            event_id=event_id,
+            subject=subject,
+            event_type=message.DESCRIPTOR.full_name,
+            payload=message.SerializeToString(),
+            created_at=utcnow(),
+        )
+    )
+    session.info["outbox_written"] = True
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes unpublished rows in order; waits and retries while NATS is away."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Table,
+        js: JetStreamContext,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+        publish_timeout: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.js = js
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.publish_timeout = publish_timeout
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                published = await self.publish_pending()
+                backoff = 0.2
+            except Exception as error:  # NATS away or the database busy: wait, then retry
+                log.warning("outbox relay: %s; retrying in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published < self.batch_size:
+                self.db.outbox_written.clear()
+                try:
+                    await asyncio.wait_for(self.db.outbox_written.wait(), self.poll_interval)
+                except TimeoutError:
+                    pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows went out. Raises when publishing fails."""
+        async with self.db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        self.outbox.c.position,
+                        self.outbox.c.event_id,
+                        self.outbox.c.subject,
+                        self.outbox.c.event_type,
+                        self.outbox.c.payload,
+                    )
+                    .where(self.outbox.c.published_at.is_(None))
+                    .order_by(self.outbox.c.position)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        done: list[int] = []
+        try:
+            for row in rows:
+                await self.js.publish(
+                    row.subject,
+                    row.payload,
+                    timeout=self.publish_timeout,
+                    headers={EVENT_ID_HEADER: row.event_id, EVENT_TYPE_HEADER: row.event_type},
+                )
+                done.append(row.position)
+        finally:
+            if done:
+                async with self.db.transaction() as session:
+                    await session.execute(
+                        update(self.outbox)
+                        .where(self.outbox.c.position.in_(done))
+                        .values(published_at=utcnow())
+                    )
+        return len(done)

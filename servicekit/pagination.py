@@ -1,0 +1,31 @@
+"""Every list is paginated the same way: page_size (capped) and an opaque page_token."""
+
+from __future__ import annotations
+
+import base64
+
+from servicekit.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def page_window(page_size: int, page_token: str) -> tuple[int, int]:
+    """Returns (limit, offset)."""
+    if page_size < 0:
+        raise InvalidArgument("page_size must not be negative")
+    limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    if not page_token:
+        return limit, 0
+    try:
+        offset = int(base64.urlsafe_b64decode(page_token.encode()).decode().removeprefix("o:"))
+    except ValueError as error:
+        raise InvalidArgument("page_token is not one this service issued") from error
+    if offset < 0:
+        raise InvalidArgument("page_token is not one this service issued")
+    return limit, offset
+
+
+def next_page_token(offset: int, limit: int, total: int) -> str:
+    following = offset + limit
+    return base64.urlsafe_b64encode(f"o:{following}".encode()).decode() if following < total else ""

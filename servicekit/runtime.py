@@ -1,0 +1,70 @@
+"""What starting any service takes: settings, logging, its database migrated, NATS, its host."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy import Table
+
+from servicekit.config import ServiceSettings
+from servicekit.consumer import EventConsumer, Subscription
+from servicekit.db import Database
+from servicekit.grpc_server import ServiceHost
+from servicekit.messaging import connect, ensure_stream
+from servicekit.outbox import OutboxRelay
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("nats").setLevel(logging.WARNING)
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    db: Database
+    nc: NATS
+    js: JetStreamContext
+
+    @classmethod
+    async def start(cls, name: str, migrations: Path, stream: str) -> Runtime:
+        settings = ServiceSettings(name)
+        db = Database.from_url(settings.database_url, settings.database_schema)
+        await db.migrate(migrations)
+        nc = await connect(settings.mesh.nats_url, name)
+        js = nc.jetstream()
+        await ensure_stream(js, stream)
+        return cls(settings, db, nc, js)
+
+    def attach(self, host: ServiceHost, outbox: Table, inbox: Table, subscriptions: list[Subscription]) -> None:
+        """The outbox relay and the event consumers run beside the gRPC server."""
+        host.workers.append(OutboxRelay(self.db, outbox, self.js).run)
+        for subscription in subscriptions:
+            host.workers.append(EventConsumer(self.db, inbox, self.js, subscription).run)
+        host.on_stop.append(self.close)
+
+    async def close(self) -> None:
+        if not self.nc.is_closed:
+            await self.nc.drain()
+        await self.db.dispose()
+
+
+def main(build: Callable[[], Awaitable[tuple[ServiceHost, Runtime]]]) -> None:
+    """The entry point of a service process."""
+    configure_logging()
+
+    async def serve() -> None:
+        host, runtime = await build()
+        await host.serve_until_signalled(runtime.settings.grpc_host, runtime.settings.grpc_port)
+
+    asyncio.run(serve())

@@ -1,0 +1,1 @@
+"""Identity adapters: tables, signing keys, password hashing, spreadsheets."""

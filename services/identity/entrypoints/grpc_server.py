@@ -1,0 +1,203 @@
+"""Translates identity.v1 requests into handler calls and results back into messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.identity.v1 import identity_pb2 as pb
+from contracts.identity.v1 import identity_pb2_grpc
+from servicekit.auth import require_caller
+from services.identity.adapters.orm import School, SchoolApplication, User
+from services.identity.service_layer.handlers import IdentityHandlers, Issued, TokenPair
+
+SERVICE = "identity.v1.IdentityService"
+PUBLIC_METHODS = {
+    f"/{SERVICE}/{name}"
+    for name in (
+        "Login",
+        "Refresh",
+        "GetJwks",
+        "ListProvinces",
+        "ListSchools",
+        "RegisterTeacher",
+        "SubmitSchoolApplication",
+    )
+}
+PASSWORD_CHANGE_METHODS = {f"/{SERVICE}/{name}" for name in ("ChangePassword", "GetMe", "Logout")}
+
+
+def token_pair(pair: TokenPair) -> pb.TokenPair:
+    return pb.TokenPair(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        must_change_password=pair.must_change_password,
+    )
+
+
+def user_message(user: User) -> pb.User:
+    return pb.User(
+        id=user.id,
+        username=user.username,
+        name=user.name,
+        phone=user.phone or "",
+        email=user.email,
+        role=user.role,
+        school_id=user.school_id or "",
+        province_code=user.province_code or "",
+        number=user.number or "",
+        class_name=user.class_name,
+        status=user.status,
+        must_change_password=user.must_change_password,
+        rejection_reason=user.rejection_reason,
+    )
+
+
+def school_message(school: School) -> pb.School:
+    return pb.School(
+        id=school.id,
+        code=school.code,
+        name=school.name,
+        province_code=school.province_code,
+        host_province=school.host_province,
+    )
+
+
+def issued_message(issued: Issued) -> pb.InitialCredentials:
+    return pb.InitialCredentials(
+        user_id=issued.user_id, username=issued.username, initial_password=issued.initial_password
+    )
+
+
+def _set_time(field, value: datetime | None) -> None:  # type: ignore[no-untyped-def]
+    if value is not None:
+        field.FromDatetime(value)
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
+    def __init__(self, handlers: IdentityHandlers) -> None:
+        self.handlers = handlers
+
+    def application_message(self, application: SchoolApplication) -> pb.SchoolApplication:
+        message = pb.SchoolApplication(
+            id=application.id,
+            school_name=application.school_name,
+            province_code=application.province_code,
+            contact_name=application.contact_name,
+            phone=application.phone,
+            email=application.email,
+            reason=application.reason,
+            status=application.status,
+            overdue=self.handlers.is_overdue(application),
+            rejection_reason=application.rejection_reason,
+            school_id=application.school_id or "",
+            admin_user_id=application.admin_user_id or "",
+        )
+        _set_time(message.submitted_at, application.submitted_at)
+        _set_time(message.answer_due_at, application.answer_due_at)
+        _set_time(message.decided_at, application.decided_at)
+        return message
+
+    async def Login(self, request, context):  # type: ignore[no-untyped-def]
+        return token_pair(await self.handlers.login(request.login, request.password))
+
+    async def Refresh(self, request, context):  # type: ignore[no-untyped-def]
+        return token_pair(await self.handlers.refresh(request.refresh_token))
+
+    async def Logout(self, request, context):  # type: ignore[no-untyped-def]
+        await self.handlers.logout(require_caller(), request.refresh_token)
+        return pb.LogoutResponse()
+
+    async def GetJwks(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.Jwks(json=self.handlers.jwks())
+
+    async def ChangePassword(self, request, context):  # type: ignore[no-untyped-def]
+        pair = await self.handlers.change_password(
+            require_caller(), request.old_password, request.new_password, request.refresh_token
+        )
+        return token_pair(pair)
+
+    async def GetMe(self, request, context):  # type: ignore[no-untyped-def]
+        return user_message(await self.handlers.me(require_caller()))
+
+    async def ListProvinces(self, request, context):  # type: ignore[no-untyped-def]
+        provinces = await self.handlers.list_provinces()
+        return pb.ListProvincesResponse(provinces=[pb.Province(code=p.code, name=p.name) for p in provinces])
+
+    async def ListSchools(self, request, context):  # type: ignore[no-untyped-def]
+        page = await self.handlers.list_schools(
+            request.province_code, request.query, request.page_size, request.page_token
+        )
+        return pb.ListSchoolsResponse(
+            schools=[school_message(s) for s in page.items],
+            next_page_token=page.next_page_token,
+            total=page.total,
+        )
+
+    async def CreateSchool(self, request, context):  # type: ignore[no-untyped-def]
+        school = await self.handlers.create_school(
+            require_caller(), request.code, request.name, request.province_code
+        )
+        return school_message(school)
+
+    async def CreateUser(self, request, context):  # type: ignore[no-untyped-def]
+        user, issued = await self.handlers.create_user(require_caller(), request)
+        return pb.CreatedUser(user=user_message(user), credentials=issued_message(issued))
+
+    async def ListUsers(self, request, context):  # type: ignore[no-untyped-def]
+        page = await self.handlers.list_users(
+            require_caller(),
+            request.school_id,
+            request.role,
+            request.query,
+            request.page_size,
+            request.page_token,
+        )
+        return pb.ListUsersResponse(
+            users=[user_message(u) for u in page.items], next_page_token=page.next_page_token, total=page.total
+        )
+
+    async def ImportAccounts(self, request, context):  # type: ignore[no-untyped-def]
+        outcome = await self.handlers.import_accounts(
+            require_caller(),
+            request.school_id,
+            request.role,
+            request.filename,
+            request.content,
+            request.import_valid_rows,
+        )
+        return pb.ImportReport(
+            rows=outcome.rows,
+            created=outcome.created,
+            updated=outcome.updated,
+            unchanged=outcome.unchanged,
+            imported=outcome.imported,
+            errors=[pb.RowError(line=p.line, field=p.field, reason=p.reason) for p in outcome.problems],
+            credentials=[issued_message(issued) for _, issued in outcome.credentials],
+        )
+
+    async def RegisterTeacher(self, request, context):  # type: ignore[no-untyped-def]
+        user = await self.handlers.register_teacher(request)
+        return pb.Registration(user_id=user.id, status=user.status)
+
+    async def SubmitSchoolApplication(self, request, context):  # type: ignore[no-untyped-def]
+        return self.application_message(await self.handlers.submit_school_application(request))
+
+    async def ListSchoolApplications(self, request, context):  # type: ignore[no-untyped-def]
+        page = await self.handlers.list_school_applications(
+            require_caller(), request.status, request.overdue_only, request.page_size, request.page_token
+        )
+        return pb.ListSchoolApplicationsResponse(
+            applications=[self.application_message(a) for a in page.items],
+            next_page_token=page.next_page_token,
+            total=page.total,
+        )
+
+    async def GetSchoolApplication(self, request, context):  # type: ignore[no-untyped-def]
+        return self.application_message(
+            await self.handlers.get_school_application(require_caller(), request.id)
+        )
+
+    async def IssueSchoolAdminCredentials(self, request, context):  # type: ignore[no-untyped-def]
+        issued = await self.handlers.issue_school_admin_credentials(require_caller(), request.application_id)
+        return issued_message(issued)
