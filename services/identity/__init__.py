@@ -1,1 +1,2 @@
-"""The identity service: provinces, schools, users, credentials, tokens, registrations, imports, out-of-province applications."""
+"""The identity service: provinces, schools, users, credentials, tokens, registrations,
+imports, and out-of-province school applications."""

@@ -44,6 +44,10 @@ async def build() -> tuple[ServiceHost, Runtime]:
         ),
     )
 
+    admin_username = settings.env("BOOTSTRAP_ADMIN_USERNAME", "")
+    if admin_username:
+        await handlers.ensure_platform_admin(admin_username, settings.env("BOOTSTRAP_ADMIN_PASSWORD", ""))
+
     async def own_jwks() -> str:
         return signer.jwks_json()
 

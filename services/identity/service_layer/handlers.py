@@ -341,6 +341,18 @@ class IdentityHandlers:
 
     # ---- accounts made by admins ----------------------------------------------------
 
+    async def ensure_platform_admin(self, username: str, password: str) -> None:
+        """The first platform admin, from the deployment's secret; nothing happens if it exists."""
+        rules.validate_username(username)
+        rules.check_new_password(password, username=username)
+        async with self.db.transaction() as session:
+            if await session.scalar(select(User.id).where(User.username == username)):
+                return
+        password_hash = await credentials.hash_password(password)
+        async with self.db.transaction() as session:
+            session.add(User(username=username, name="Platform administrator", role="platform_admin",
+                             password_hash=password_hash))
+
     async def create_user(self, caller: Caller, request: identity_pb2.CreateUserRequest) -> tuple[User, Issued]:
         role = request.role
         if role not in ("student", "teacher", "school_admin", "center_admin", "platform_admin"):

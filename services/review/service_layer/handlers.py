@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy import func, select
@@ -60,7 +60,7 @@ class ReviewHandlers:
             snapshot_json=json.dumps(MessageToDict(requested.snapshot), ensure_ascii=False),
             state=State.PENDING,
             requested_by=requested.requested_by,
-            requested_at=requested.requested_at.ToDatetime(tzinfo=now.tzinfo) if requested.requested_at.seconds else now,
+            requested_at=requested.requested_at.ToDatetime(tzinfo=UTC) if requested.requested_at.seconds else now,
             history=[AuditEntry(action="queued", actor_id=requested.requested_by, at=now)],
         )
         session.add(item)

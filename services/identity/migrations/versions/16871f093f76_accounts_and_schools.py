@@ -5,19 +5,18 @@ Revises:
 Create Date: 2026-11-22 14:18:48.429046
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import servicekit.db
 
-
 # revision identifiers, used by Alembic.
 revision: str = '16871f093f76'
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 # Provincial-level divisions by their GB/T 2260 codes.

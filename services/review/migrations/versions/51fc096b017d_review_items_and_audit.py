@@ -5,20 +5,18 @@ Revises:
 Create Date: 2026-11-22 14:19:23.911928
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 import servicekit.db  # noqa: F401  (custom column types)
 
-
 # revision identifiers, used by Alembic.
 revision: str = '51fc096b017d'
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

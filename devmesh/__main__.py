@@ -1,0 +1,46 @@
+"""`make run`: starts the whole mesh on the embedded default, loads demo data, waits for Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from devmesh import demo
+from devmesh.client import Api
+from devmesh.mesh import Mesh
+
+
+def main() -> None:
+    data_dir = Path(os.environ.get("DATA_DIR", "data")).resolve()
+    mesh = Mesh(
+        data_dir=data_dir,
+        extra_env={
+            "IDENTITY_BOOTSTRAP_ADMIN_USERNAME": demo.PLATFORM_ADMIN,
+            "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": demo.DEMO_PASSWORD,
+            "HOST_PROVINCE": demo.HOST_PROVINCE,
+        },
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"Starting the mesh (data in {data_dir}, logs in {data_dir / 'logs'}) ...", flush=True)
+    try:
+        mesh.start()
+        demo.load(Api(mesh.gateway_url))
+        print(demo.describe(mesh.gateway_url), flush=True)
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    except Exception as error:
+        print(f"make run failed: {error}", file=sys.stderr)
+        mesh.stop()
+        sys.exit(1)
+    print("\nStopping ...", flush=True)
+    mesh.stop()
+    print("Stopped. Data kept in", data_dir)
+
+
+if __name__ == "__main__":
+    main()

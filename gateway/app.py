@@ -1,0 +1,112 @@
+"""The gateway application: wiring, health, and the routes under /api/v1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from starlette.exceptions import HTTPException
+
+from contracts.identity.v1 import identity_pb2_grpc
+from contracts.review.v1 import review_pb2_grpc
+from gateway import problems
+from gateway.limits import BodyLimitMiddleware
+from gateway.routes import accounts, reviews
+from servicekit.auth import TokenVerifier
+from servicekit.clients import channel, jwks_from_identity
+from servicekit.config import MeshSettings
+
+API_PREFIX = "/api/v1"
+
+
+@dataclass
+class Backends:
+    """The channels and stubs of the services the gateway forwards to."""
+
+    channels: dict[str, grpc.aio.Channel]
+    identity: identity_pb2_grpc.IdentityServiceStub
+    review: review_pb2_grpc.ReviewServiceStub
+    verifier: TokenVerifier
+
+    @classmethod
+    def connect(cls, mesh: MeshSettings) -> Backends:
+        channels = {"identity": channel(mesh.identity_addr), "review": channel(mesh.review_addr)}
+        return cls(
+            channels=channels,
+            identity=identity_pb2_grpc.IdentityServiceStub(channels["identity"]),
+            review=review_pb2_grpc.ReviewServiceStub(channels["review"]),
+            verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
+        )
+
+    async def close(self) -> None:
+        for ch in self.channels.values():
+            await ch.close()
+
+
+def create_app(mesh: MeshSettings | None = None) -> FastAPI:
+    mesh = mesh or MeshSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.backends = Backends.connect(mesh)
+        yield
+        await app.state.backends.close()
+
+    app = FastAPI(
+        title="Open course platform",
+        version="1",
+        description="Cross-school online open courses: accounts, schools, reviews. "
+        "Sign in at POST /api/v1/auth/login and send `Authorization: Bearer <access_token>`.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(grpc.aio.AioRpcError, problems.rpc_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, problems.validation_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, problems.http_error_handler)  # type: ignore[arg-type]
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=int(os.environ.get("GATEWAY_MAX_BODY_BYTES", 1024 * 1024)),
+        limits_by_suffix={"/imports": int(os.environ.get("GATEWAY_MAX_IMPORT_BYTES", 20 * 1024 * 1024))},
+    )
+    app.include_router(accounts.router, prefix=API_PREFIX)
+    app.include_router(reviews.router, prefix=API_PREFIX)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> JSONResponse:
+        """Answers 200 when every service the gateway needs is serving."""
+        backends: Backends = request.app.state.backends
+
+        async def check(name: str) -> tuple[str, str]:
+            try:
+                reply = await health_pb2_grpc.HealthStub(backends.channels[name]).Check(
+                    health_pb2.HealthCheckRequest(), timeout=2
+                )
+                return name, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            except grpc.aio.AioRpcError as error:
+                return name, error.code().name
+
+        statuses = dict(await asyncio.gather(*(check(name) for name in backends.channels)))
+        healthy = all(status == "SERVING" for status in statuses.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "services": statuses},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/.well-known/jwks.json", tags=["auth"])
+    async def jwks(request: Request) -> JSONResponse:
+        """The public keys that sign access tokens, for clients that verify them."""
+        import json
+
+        from contracts.identity.v1 import identity_pb2
+
+        reply = await request.app.state.backends.identity.GetJwks(identity_pb2.GetJwksRequest(), timeout=5)
+        return JSONResponse(json.loads(reply.json))
+
+    return app

@@ -1,0 +1,95 @@
+"""Test helpers: real servers on free ports, and database URLs for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from devmesh.mesh import _free_port, bin_path
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_available() -> bool:
+    host_port = POSTGRES_URL.split("@", 1)[1].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, int(port or 5432))) == 0
+
+
+def unique_schema(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+async def drop_schema(schema: str) -> None:
+    from sqlalchemy import text
+
+    from servicekit.db import make_engine
+
+    engine = make_engine(POSTGRES_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await engine.dispose()
+
+
+class NatsServer:
+    """A real nats-server with JetStream on a free port, which a test may stop and restart."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.port = _free_port(set(), twin=False)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [bin_path("nats-server"), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("nats-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+async def eventually(check, timeout: float = 15.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    """Polls an async or sync check until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+def wait_until(check, timeout: float = 15.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s")
+        time.sleep(interval)
