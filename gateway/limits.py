@@ -33,27 +33,37 @@ class BodyLimitMiddleware:
             await _too_large(send, limit)
             return
         received = 0
-        started = False
+        exceeded = False
+        answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+        async def guarded_send(message: Message) -> None:
+            # The framework may turn our exception into its own error response: once the
+            # limit is passed, whatever it answers is replaced by the 413.
+            nonlocal answered
+            if exceeded:
+                if not answered and message["type"] == "http.response.start":
+                    answered = True
+                    await _too_large(send, limit)
+                return
+            answered = answered or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, guarded_send)
         except BodyTooLarge:
-            if not started:
-                await _too_large(send, limit)
+            pass
+        if exceeded and not answered:
+            await _too_large(send, limit)
 
 
 async def _too_large(send: Send, limit: int) -> None:
