@@ -14,4 +14,6 @@ uvicorn.run(
     port=int(os.environ.get("GATEWAY_PORT", "8080")),
     log_level=os.environ.get("LOG_LEVEL", "info").lower(),
     timeout_graceful_shutdown=5,
+    loop="uvloop",
+    http="httptools",
 )

