@@ -31,7 +31,8 @@ proto: contracts/.generated ## generate Python code and .pyi stubs from proto/ i
 run: contracts/.generated ## start the whole mesh with demo data (Ctrl-C stops it; data kept in $(DATA_DIR)/)
 	DATA_DIR=$(DATA_DIR) $(PY) -m devmesh
 
-test: contracts/.generated ## run the whole suite (unit, integration, e2e, k8s manifests)
+test: contracts/.generated ## lint, then the whole suite (unit, integration, e2e, k8s manifests)
+	$(VENV)/bin/ruff check --quiet .
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: contracts/.generated ## ruff

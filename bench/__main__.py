@@ -62,7 +62,8 @@ async def bench_login_and_read(mesh: Mesh, api: Api, admin_username: str) -> Non
     for figures in (logins, http_read, grpc_read):
         print(figures.line())
     print(f"gateway/gRPC ratio for the same read: throughput {http_read.rps / grpc_read.rps:.2f}x, "
-          f"p50 latency {http_read.p50_ms / grpc_read.p50_ms:.2f}x, p99 latency {http_read.p99_ms / grpc_read.p99_ms:.2f}x")
+          f"p50 latency {http_read.p50_ms / grpc_read.p50_ms:.2f}x, "
+          f"p99 latency {http_read.p99_ms / grpc_read.p99_ms:.2f}x")
 
 
 def bench_import(api: Api, school: dict, admin: Api, rows: int = 10_000) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -29,6 +30,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+# Every service's declarative base maps `datetime` annotations to aware UTC columns.
+TYPE_ANNOTATION_MAP = {datetime: UTCDateTime}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
 
 
 def make_engine(url: str, schema: str | None = None) -> AsyncEngine:

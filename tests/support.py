@@ -27,6 +27,21 @@ def unique_schema(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
+async def database_with(database_url: tuple[str, str | None], metadata):  # type: ignore[no-untyped-def]
+    """A Database on the test backend with `metadata`'s tables created."""
+    from sqlalchemy import text
+
+    from servicekit.db import Database
+
+    url, schema = database_url
+    db = Database.from_url(url, schema)
+    async with db.engine.begin() as conn:
+        if schema:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        await conn.run_sync(metadata.create_all)
+    return db
+
+
 async def drop_schema(schema: str) -> None:
     from sqlalchemy import text
 
@@ -70,9 +85,9 @@ class NatsServer:
             self.process.wait(10)
 
 
-async def eventually(check, timeout: float = 15.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+async def eventually(check, within: float = 15.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
     """Polls an async or sync check until it returns something truthy."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -80,7 +95,7 @@ async def eventually(check, timeout: float = 15.0, interval: float = 0.1):  # ty
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s")
+            raise AssertionError(f"not true within {within}s")
         await asyncio.sleep(interval)
 
 

@@ -47,7 +47,8 @@ def test_a_csv_imports_once_and_again_creates_no_duplicates(api: Api, school: Sc
     assert len(students(school.admin)) == 20
     # An imported student signs in with the one-time password and must change it.
     first = report["credentials"][0]
-    assert api.first_login(first["username"], first["initial_password"], PASSWORD).get("/me")["class_name"] == "计算机1班"
+    student = api.first_login(first["username"], first["initial_password"], PASSWORD)
+    assert student.get("/me")["class_name"] == "计算机1班"
     # A changed row updates the account instead of duplicating it.
     rows[1][4] = "计算机2班"
     changed = upload(school.admin, school.id, "students.csv", csv_bytes(rows))
@@ -65,8 +66,8 @@ def test_an_xlsx_with_chinese_headers_imports_teachers(school: SchoolWorld) -> N
 
 
 def test_a_gb18030_csv_is_read_correctly(school: SchoolWorld) -> None:
-    content = csv_bytes([["G1", "欧阳同学", new_phone(), "", "会计1班"]], header=("学号", "姓名", "手机", "邮箱", "班级"),
-                        encoding="gb18030")
+    content = csv_bytes([["G1", "欧阳同学", new_phone(), "", "会计1班"]],
+                        header=("学号", "姓名", "手机", "邮箱", "班级"), encoding="gb18030")
     assert upload(school.admin, school.id, "gbk.csv", content)["created"] == 1
     assert students(school.admin)["G1"]["name"] == "欧阳同学"
 

@@ -13,7 +13,7 @@ from servicekit.consumer import EventConsumer, EventMeta, Subscription
 from servicekit.db import Database
 from servicekit.messaging import EVENT_ID_HEADER, EVENT_TYPE_HEADER, ensure_stream
 from servicekit.outbox import messaging_tables
-from tests.support import NatsServer, eventually
+from tests.support import NatsServer, database_with, eventually
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -21,16 +21,7 @@ applied = Table("applied", metadata, Column("id", String(36), primary_key=True),
 
 
 async def make_db(database_url) -> Database:  # type: ignore[no-untyped-def]
-    url, schema = database_url
-    db = Database.from_url(url, schema)
-    if schema:
-        from sqlalchemy import text
-
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    return db
+    return await database_with(database_url, metadata)
 
 
 async def count_applied(db: Database, subject_id: str) -> int:
@@ -79,7 +70,7 @@ async def test_an_event_redelivered_after_its_commit_is_applied_once(database_ur
     healthy = asyncio.create_task(EventConsumer(db, inbox, js, spec).run())
     try:
         # The unacked message comes back after ack_wait; the inbox recognises it and acks it.
-        await eventually(lambda: _no_pending(js, spec.stream, spec.durable), timeout=20)
+        await eventually(lambda: _no_pending(js, spec.stream, spec.durable), within=20)
     finally:
         healthy.cancel()
     assert await count_applied(db, subject_id) == 1
@@ -108,7 +99,7 @@ async def test_a_failing_handler_is_retried_until_it_succeeds(database_url, nats
     await publish(js, subject, str(uuid.uuid4()), subject_id)
     task = asyncio.create_task(EventConsumer(db, inbox, js, spec).run())
     try:
-        await eventually(lambda: _no_pending(js, spec.stream, spec.durable), timeout=20)
+        await eventually(lambda: _no_pending(js, spec.stream, spec.durable), within=20)
     finally:
         task.cancel()
     assert attempts == [1, 2, 3]

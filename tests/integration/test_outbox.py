@@ -13,24 +13,15 @@ from contracts.identity.v1 import identity_pb2
 from servicekit.db import Database
 from servicekit.messaging import EVENT_ID_HEADER, ensure_stream
 from servicekit.outbox import OutboxRelay, emit, messaging_tables
-from tests.support import NatsServer, eventually
+from tests.support import NatsServer, database_with, eventually
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
 
 
-async def make_db(database_url: tuple[str, str | None]) -> Database:
-    url, schema = database_url
-    db = Database.from_url(url, schema)
-    if schema:
-        from sqlalchemy import text
-
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    async with db.engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    return db
+async def make_db(database_url) -> Database:  # type: ignore[no-untyped-def]
+    return await database_with(database_url, metadata)
 
 
 async def create_thing(db: Database, name: str, fail: bool = False) -> None:
@@ -91,7 +82,7 @@ async def test_events_wait_while_nats_is_down_and_go_out_once_when_it_returns(da
         assert await _count_unpublished(db) == 15
 
         server.start()  # same port, same JetStream store
-        await eventually(lambda: _unpublished(db, expected=0), timeout=30)
+        await eventually(lambda: _unpublished(db, expected=0), within=30)
     finally:
         relay_task.cancel()
         await nc.close()

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.clock import utcnow
-from servicekit.db import UTCDateTime
+from servicekit.db import TYPE_ANNOTATION_MAP, new_id
 from servicekit.outbox import messaging_tables
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Base(DeclarativeBase):
     metadata = MetaData()
-    type_annotation_map = {datetime: UTCDateTime}
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 outbox, inbox = messaging_tables(Base.metadata)

@@ -15,7 +15,7 @@ from contracts.review.v1 import review_pb2
 from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.consumer import EventMeta
-from servicekit.db import Database
+from servicekit.db import Database, new_id
 from servicekit.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -34,7 +34,6 @@ from services.identity.adapters.orm import (
     School,
     SchoolApplication,
     User,
-    new_id,
     outbox,
 )
 from services.identity.adapters.signing import TokenSigner
