@@ -25,7 +25,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from servicekit.config import DEFAULT_PORTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("identity", "review")  # the services built so far, in start order
+SERVICES = ("identity", "review", "media")  # the services built so far, in start order
+MEDIA_WORKERS = ("media_worker", "media_worker1")
 WEED_GRPC_OFFSET = 10000  # weed listens on port + 10000 for gRPC
 
 
@@ -54,6 +55,9 @@ class Ports:
     weed_admin: int = 13646
     identity: int = DEFAULT_PORTS["identity"]
     review: int = DEFAULT_PORTS["review"]
+    media: int = DEFAULT_PORTS["media"]
+    media_worker: int = 50173  # the workers' health ports
+    media_worker1: int = 50174
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -103,6 +107,7 @@ class Mesh:
     s3_access_key: str = "platform-dev"
     s3_secret_key: str = "platform-dev-secret"
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    processes_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -126,6 +131,7 @@ class Mesh:
                 "NATS_URL": self.nats_url,
                 "IDENTITY_ADDR": f"127.0.0.1:{self.ports.identity}",
                 "REVIEW_ADDR": f"127.0.0.1:{self.ports.review}",
+                "MEDIA_ADDR": f"127.0.0.1:{self.ports.media}",
                 "GATEWAY_PORT": str(self.ports.gateway),
                 "S3_ENDPOINT": self.s3_endpoint,
                 "AWS_ACCESS_KEY_ID": self.s3_access_key,
@@ -148,7 +154,8 @@ class Mesh:
         logs.mkdir(parents=True, exist_ok=True)
         log = (logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=REPO_ROOT, env={**self.env(), **self.processes_env.get(name, {})},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
         self.processes[name] = process
@@ -196,6 +203,12 @@ class Mesh:
         self._spawn(name, [sys.executable, "-m", f"services.{name}"])
         self._wait(name, lambda: _grpc_serving(getattr(self.ports, name)))
 
+    def start_worker(self, name: str) -> None:
+        port = self._port_of(name)
+        self.processes_env[name] = {"MEDIA_WORKER_GRPC_PORT": str(port)}
+        self._spawn(name, [sys.executable, "-m", "services.media.worker"])
+        self._wait(name, lambda: _grpc_serving(port))
+
     def start_gateway(self) -> None:
         self._spawn("gateway", [sys.executable, "-m", "gateway"])
         self._wait("gateway", lambda: _http_answers(f"{self.gateway_url}/healthz", want=200))
@@ -207,6 +220,8 @@ class Mesh:
             self.start_s3()
             for name in SERVICES:
                 self.start_service(name)
+            for name in MEDIA_WORKERS:
+                self.start_worker(name)
             self.start_gateway()
         except BaseException:
             self.stop()

@@ -16,10 +16,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from starlette.exceptions import HTTPException
 
 from contracts.identity.v1 import identity_pb2_grpc
+from contracts.media.v1 import media_pb2_grpc
 from contracts.review.v1 import review_pb2_grpc
 from gateway import problems
 from gateway.limits import BodyLimitMiddleware
-from gateway.routes import accounts, reviews
+from gateway.routes import accounts, media, reviews
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.config import MeshSettings
@@ -34,15 +35,21 @@ class Backends:
     channels: dict[str, grpc.aio.Channel]
     identity: identity_pb2_grpc.IdentityServiceStub
     review: review_pb2_grpc.ReviewServiceStub
+    media: media_pb2_grpc.MediaServiceStub
     verifier: TokenVerifier
 
     @classmethod
     def connect(cls, mesh: MeshSettings) -> Backends:
-        channels = {"identity": channel(mesh.identity_addr), "review": channel(mesh.review_addr)}
+        channels = {
+            "identity": channel(mesh.identity_addr),
+            "review": channel(mesh.review_addr),
+            "media": channel(mesh.media_addr),
+        }
         return cls(
             channels=channels,
             identity=identity_pb2_grpc.IdentityServiceStub(channels["identity"]),
             review=review_pb2_grpc.ReviewServiceStub(channels["review"]),
+            media=media_pb2_grpc.MediaServiceStub(channels["media"]),
             verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
         )
 
@@ -73,10 +80,15 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=int(os.environ.get("GATEWAY_MAX_BODY_BYTES", 1024 * 1024)),
-        limits_by_suffix={"/imports": int(os.environ.get("GATEWAY_MAX_IMPORT_BYTES", 20 * 1024 * 1024))},
+        limits_by_suffix={
+            "/imports": int(os.environ.get("GATEWAY_MAX_IMPORT_BYTES", 20 * 1024 * 1024)),
+            "/media/stream": int(os.environ.get("GATEWAY_MAX_STREAM_BYTES", 200 * 1000 * 1000)),
+            "/subtitles": 5 * 1024 * 1024,
+        },
     )
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(reviews.router, prefix=API_PREFIX)
+    app.include_router(media.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:

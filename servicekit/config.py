@@ -31,6 +31,7 @@ class MeshSettings(BaseSettings):
     token_issuer: str = "open-course-platform"
     identity_addr: str = f"127.0.0.1:{DEFAULT_PORTS['identity']}"
     review_addr: str = f"127.0.0.1:{DEFAULT_PORTS['review']}"
+    media_addr: str = f"127.0.0.1:{DEFAULT_PORTS['media']}"
 
     @property
     def is_development(self) -> bool:

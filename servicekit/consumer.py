@@ -53,15 +53,19 @@ class Subscription:
     handlers: dict[type[Message], Handler]
     ack_wait: float = 30.0
     max_deliver: int = 20
+    batch: int = 20
 
 
-class EventConsumer:
-    def __init__(self, db: Database, inbox: Table, js: JetStreamContext, subscription: Subscription):
-        self.db = db
-        self.inbox = inbox
+class _PullLoop:
+    """Subscribes (creating the durable consumer if needed) and feeds messages to `process`."""
+
+    def __init__(self, js: JetStreamContext, subscription: Subscription) -> None:
         self.js = js
         self.subscription = subscription
         self.by_type = {cls.DESCRIPTOR.full_name: (cls, h) for cls, h in subscription.handlers.items()}
+
+    async def process(self, message: Msg) -> None:
+        raise NotImplementedError
 
     async def run(self) -> None:
         spec = self.subscription
@@ -85,7 +89,7 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
         while True:
             try:
-                messages = await sub.fetch(batch=20, timeout=1.0)
+                messages = await sub.fetch(batch=spec.batch, timeout=1.0)
             except nats.errors.TimeoutError:
                 continue
             except Exception as error:  # disconnected: the client reconnects by itself
@@ -95,33 +99,48 @@ class EventConsumer:
             for message in messages:
                 await self.process(message)
 
-    async def process(self, message: Msg) -> None:
+    def decode(self, message: Msg) -> tuple[Handler, Message, EventMeta] | None:
+        """The handler, payload and metadata; None for an event type nobody here handles."""
         headers = message.headers or {}
         event_id = headers.get(EVENT_ID_HEADER, "")
         event_type = headers.get(EVENT_TYPE_HEADER, "")
         delivered = message.metadata.num_delivered if message.metadata else 1
-        meta = EventMeta(event_id=event_id, subject=message.subject, delivered=delivered)
+        if not event_id:
+            raise PoisonEvent("event without an id")
+        if event_type not in self.by_type:
+            log.info("consumer %s: ignoring %s", self.subscription.durable, event_type)
+            return None
+        cls, handler = self.by_type[event_type]
         try:
-            if not event_id:
-                raise PoisonEvent("event without an id")
-            if event_type not in self.by_type:
-                log.info("consumer %s: ignoring %s", self.subscription.durable, event_type)
-                await message.ack()
-                return
-            cls, handler = self.by_type[event_type]
-            try:
-                payload = cls.FromString(message.data)
-            except DecodeError as error:
-                raise PoisonEvent(f"undecodable {event_type}: {error}") from error
-            async with _keep_alive(message, self.subscription.ack_wait):
-                await self._apply_once(handler, payload, meta)
+            payload = cls.FromString(message.data)
+        except DecodeError as error:
+            raise PoisonEvent(f"undecodable {event_type}: {error}") from error
+        return handler, payload, EventMeta(event_id=event_id, subject=message.subject, delivered=delivered)
+
+
+class EventConsumer(_PullLoop):
+    """Applies each event in a transaction that also records its id: at most once in effect."""
+
+    def __init__(self, db: Database, inbox: Table, js: JetStreamContext, subscription: Subscription):
+        super().__init__(js, subscription)
+        self.db = db
+        self.inbox = inbox
+
+    async def process(self, message: Msg) -> None:
+        delivered = message.metadata.num_delivered if message.metadata else 1
+        try:
+            decoded = self.decode(message)
+            if decoded is not None:
+                handler, payload, meta = decoded
+                async with _keep_alive(message, self.subscription.ack_wait):
+                    await self._apply_once(handler, payload, meta)
             await message.ack()
         except PoisonEvent as error:
-            log.error("consumer %s: terminating event %s: %s", self.subscription.durable, event_id, error)
+            log.error("consumer %s: terminating %s: %s", self.subscription.durable, message.subject, error)
             await message.term()
         except Exception:
-            log.exception("consumer %s: event %s failed (delivery %d)", self.subscription.durable, event_id, delivered)
-            await message.nak(delay=min(2.0**delivered * 0.1, 30.0))
+            log.exception("consumer %s: event failed (delivery %d)", self.subscription.durable, delivered)
+            await message.nak(delay=_backoff(delivered))
 
     async def _apply_once(self, handler: Handler, payload: Message, meta: EventMeta) -> None:
         durable = self.subscription.durable
@@ -150,6 +169,48 @@ class EventConsumer:
             if not seen:
                 raise
             log.info("consumer %s: event %s applied concurrently", durable, meta.event_id)
+
+
+GiveUp = Callable[[Any, EventMeta, Exception], Awaitable[None]]
+
+
+class JobConsumer(_PullLoop):
+    """Long jobs from a work queue: one at a time, outside any transaction, kept alive while they run.
+
+    A job handler is idempotent by itself (it checks its subject's state). Passing failures
+    are retried with backoff; on the last delivery `give_up` records the failure, and a
+    `PoisonEvent` (work that can never succeed) ends at once.
+    """
+
+    def __init__(self, js: JetStreamContext, subscription: Subscription, give_up: GiveUp) -> None:
+        super().__init__(js, subscription)
+        self.give_up = give_up
+
+    async def process(self, message: Msg) -> None:
+        delivered = message.metadata.num_delivered if message.metadata else 1
+        decoded = None
+        try:
+            decoded = self.decode(message)
+            if decoded is not None:
+                handler, payload, meta = decoded
+                async with _keep_alive(message, self.subscription.ack_wait):
+                    await handler(None, payload, meta)  # type: ignore[arg-type]
+            await message.ack()
+        except PoisonEvent as error:
+            log.error("jobs %s: terminating %s: %s", self.subscription.durable, message.subject, error)
+            await message.term()
+        except Exception as error:
+            if decoded is not None and delivered >= self.subscription.max_deliver:
+                log.exception("jobs %s: giving up after %d deliveries", self.subscription.durable, delivered)
+                await self.give_up(decoded[1], decoded[2], error)
+                await message.term()
+            else:
+                log.exception("jobs %s: job failed (delivery %d); retrying", self.subscription.durable, delivered)
+                await message.nak(delay=_backoff(delivered))
+
+
+def _backoff(delivered: int) -> float:
+    return min(2.0**delivered * 0.1, 30.0)
 
 
 @contextlib.asynccontextmanager

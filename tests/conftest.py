@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devmesh.client import Api
-from devmesh.mesh import Mesh, Ports
+from devmesh.mesh import SERVICES, Mesh, Ports
 from tests.support import POSTGRES_URL, NatsServer, drop_schema, postgres_available, unique_schema
 
 ADMIN_USERNAME = "platform"
@@ -55,11 +55,12 @@ def mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "HOST_PROVINCE": HOST_PROVINCE,
         "LOG_LEVEL": "INFO",
+        "MEDIA_JOB_ACK_WAIT_SECONDS": "6",  # a killed worker's job comes back quickly
     }
     schemas = []
     if request.param == "postgresql":
         run = uuid.uuid4().hex[:8]
-        for service in ("identity", "review"):
+        for service in SERVICES:
             schema = f"t{run}_{service}"
             schemas.append(schema)
             env[f"{service.upper()}_DATABASE_URL"] = POSTGRES_URL

@@ -18,7 +18,7 @@ from services.review.service_layer.handlers import ReviewHandlers
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # The services whose subjects are reviewed, by their event stream.
-OWNERS = {"identity": "IDENTITY"}
+OWNERS = {"identity": "IDENTITY", "media": "MEDIA"}
 
 
 async def build() -> tuple[ServiceHost, Runtime]:

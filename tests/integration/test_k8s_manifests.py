@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,15 @@ K8S = ROOT / "k8s"
 README = K8S / "README.md"
 OVERLAYS = sorted(path.parent for path in (K8S / "overlays").glob("*/kustomization.yaml"))
 TARGETS = [K8S / "base", *OVERLAYS]
+# Optional kustomize components: never included by base/overlays, checked by rendering each overlay with them.
+KEDA_COMPONENT = K8S / "components" / "keda-media-workers"
+# Custom resources of that component: no schema is bundled, so their fields are checked by hand.
+KEDA_KINDS = frozenset({("keda.sh/v1alpha1", "ScaledObject")})
+MEDIA_SOURCES = ROOT / "services" / "media"
 
 APP_IMAGE = "open-course-platform"  # one image, one process per Deployment
-GRPC_SERVICES = {"identity", "review"}  # at least these; more join later
+GRPC_SERVICES = {"identity", "review", "media"}  # at least these; more join later
+GRPC_WORKERS = {"media-worker"}  # gRPC health only, no Service: probed natively all the same
 PROVINCES = {"zhejiang": "33"}  # GB/T 2260 code each known overlay must deploy with
 KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schemas the package bundles
 
@@ -64,21 +71,43 @@ def kubectl() -> str:
     )
 
 
-@functools.cache
-def render(target: Path) -> tuple[Doc, ...]:
+def kustomize(directory: Path, name: str) -> tuple[Doc, ...]:
     result = subprocess.run(
-        [kubectl(), "kustomize", str(target)],
+        [kubectl(), "kustomize", str(directory)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     if result.returncode != 0:
-        pytest.fail(f"kubectl kustomize {target_id(target)} failed:\n{result.stderr}")
+        pytest.fail(f"kubectl kustomize {name} failed:\n{result.stderr}")
     docs = tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
     if not docs:
-        pytest.fail(f"kubectl kustomize {target_id(target)} rendered nothing")
+        pytest.fail(f"kubectl kustomize {name} rendered nothing")
     return docs
+
+
+@functools.cache
+def render(target: Path) -> tuple[Doc, ...]:
+    return kustomize(target, target_id(target))
+
+
+@functools.cache
+def render_with_component(overlay: Path, component: Path) -> tuple[Doc, ...]:
+    """The overlay as a province enables the component: listed under `components:` of its kustomization.
+
+    Rendered from a copy of k8s/ (kustomize only takes relative paths), so the repository is untouched.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "k8s"
+        shutil.copytree(K8S, copy)
+        overlay_copy = copy / overlay.relative_to(K8S)
+        kustomization = overlay_copy / "kustomization.yaml"
+        config = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+        relative = Path("../" * len(overlay.relative_to(K8S).parts)) / component.relative_to(K8S)
+        config.setdefault("components", []).append(relative.as_posix())
+        kustomization.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        return kustomize(overlay_copy, f"{target_id(overlay)} + {target_id(component)}")
 
 
 def ref(doc: Doc) -> str:
@@ -138,6 +167,54 @@ def platform_config(docs: tuple[Doc, ...]) -> Doc:
     return found[0]
 
 
+def validation_errors(docs: tuple[Doc, ...], skip: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
+    """Strict validation against the bundled Kubernetes schemas; `skip`: (apiVersion, kind) without a schema."""
+    errors = []
+    for doc in docs:
+        if (doc.get("apiVersion"), doc.get("kind")) in skip:
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = "/".join(str(part) for part in getattr(error, "absolute_path", ())) or "(top level)"
+            errors.append(f"{ref(doc)}: at {where}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError as error:
+            errors.append(f"{ref(doc)}: {error.message}")
+    return errors
+
+
+def autoscaler_problems(docs: tuple[Doc, ...]) -> list[str]:
+    """HPAs and KEDA ScaledObjects: each targets a rendered Deployment, alone, which leaves it its replica count."""
+    deployments = {doc["metadata"]["name"]: doc for doc in by_kind(docs, "Deployment")}
+    problems = []
+    targeted: dict[str, list[str]] = {}
+    for doc in [*by_kind(docs, "HorizontalPodAutoscaler"), *by_kind(docs, "ScaledObject")]:
+        target = doc["spec"]["scaleTargetRef"]
+        kind, name = target.get("kind", "Deployment"), target.get("name")
+        if kind != "Deployment" or name not in deployments:
+            problems.append(f"{ref(doc)}: targets {kind} {name}, which is not rendered")
+            continue
+        targeted.setdefault(name, []).append(ref(doc))
+        if "replicas" in deployments[name]["spec"]:
+            problems.append(
+                f"{ref(doc)}: Deployment {name} sets replicas, which every `kubectl apply` would force back"
+            )
+        spec = doc["spec"]
+        low = spec.get("minReplicas", spec.get("minReplicaCount", 1))
+        high = spec.get("maxReplicas", spec.get("maxReplicaCount"))
+        if not high or not 1 <= low <= high:
+            problems.append(f"{ref(doc)}: replicas from {low} to {high}")
+        scales_on_cpu = any(m.get("resource", {}).get("name") == "cpu" for m in spec.get("metrics", [])) or any(
+            t.get("type") == "cpu" for t in spec.get("triggers", [])
+        )
+        if scales_on_cpu:
+            for container in containers(deployments[name]):
+                if "cpu" not in ((container.get("resources") or {}).get("requests") or {}):
+                    problems.append(f"{ref(doc)}: scales on CPU, container {container['name']} requests none")
+    problems += [f"Deployment {name}: several autoscalers {refs}" for name, refs in targeted.items() if len(refs) > 1]
+    return problems
+
+
 def documented_secrets() -> dict[str, set[str]]:
     """name -> keys, from the `kubectl create secret generic` commands in k8s/README.md."""
     text = re.sub(r"\\\n\s*", " ", README.read_text(encoding="utf-8"))  # join continued lines
@@ -160,15 +237,7 @@ def test_there_is_a_province_overlay() -> None:
 
 @targets
 def test_every_resource_validates_against_the_kubernetes_schemas(target: Path) -> None:
-    errors = []
-    for doc in render(target):
-        try:
-            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            where = "/".join(str(part) for part in getattr(error, "absolute_path", ())) or "(top level)"
-            errors.append(f"{ref(doc)}: at {where}: {error.message}")
-        except kubernetes_validate.SchemaNotFoundError as error:
-            errors.append(f"{ref(doc)}: {error.message}")
+    errors = validation_errors(render(target))
     assert not errors, (
         f"{target_id(target)} does not validate against Kubernetes {KUBERNETES_VERSION} (strict):\n  "
         + "\n  ".join(errors)
@@ -273,12 +342,46 @@ def test_grpc_services_use_native_grpc_probes(target: Path) -> None:
                 elif check.get("port") != ports["grpc"]:
                     problems.append(f"{ref(doc)}: {probe} checks port {check.get('port')}, grpc is {ports['grpc']}")
     services = {doc["metadata"]["name"]: doc for doc in by_kind(docs, "Service")}
-    for name in GRPC_SERVICES:
+    for name in sorted(GRPC_SERVICES | GRPC_WORKERS):
         if name not in grpc_deployments:
             problems.append(f"no Deployment {name} with a container port named grpc")
+    for name in sorted(GRPC_SERVICES):
         grpc_ports = [p for p in services.get(name, {}).get("spec", {}).get("ports", []) if p.get("name") == "grpc"]
         if not grpc_ports or grpc_ports[0]["port"] != 50051:
             problems.append(f"Service {name} has no port named grpc on 50051")
+    assert not problems, "\n".join(problems)
+
+
+@targets
+def test_autoscalers_target_rendered_deployments(target: Path) -> None:
+    docs = render(target)
+    assert any(
+        doc["spec"]["scaleTargetRef"].get("name") == "media-worker" for doc in by_kind(docs, "HorizontalPodAutoscaler")
+    ), f"{target_id(target)}: no HorizontalPodAutoscaler scales the media-worker Deployment"
+    problems = autoscaler_problems(docs)
+    assert not problems, "\n".join(problems)
+
+
+@targets
+def test_service_addresses_in_the_config_resolve(target: Path) -> None:
+    """Every <NAME>_ADDR of platform-config is host:port of a rendered Service; the upload limits agree."""
+    docs = render(target)
+    data = platform_config(docs).get("data") or {}
+    services = {doc["metadata"]["name"]: doc for doc in by_kind(docs, "Service")}
+    problems = []
+    for key, value in sorted(data.items()):
+        if not key.endswith("_ADDR"):
+            continue
+        host, _, port = value.rpartition(":")
+        ports = {p["port"] for p in services.get(host, {}).get("spec", {}).get("ports", [])}
+        if not port.isdigit() or int(port) not in ports:
+            problems.append(f"{key}={value}: no Service {host} with port {port}")
+    for service in GRPC_SERVICES:
+        if f"{service.upper()}_ADDR" not in data:
+            problems.append(f"platform-config has no {service.upper()}_ADDR for the gateway")
+    stream, upload = data.get("GATEWAY_MAX_STREAM_BYTES"), data.get("MEDIA_MAX_UPLOAD_BYTES")
+    if not (stream and upload and stream.isdigit() and upload.isdigit() and int(stream) >= int(upload)):
+        problems.append(f"GATEWAY_MAX_STREAM_BYTES={stream} must be set and >= MEDIA_MAX_UPLOAD_BYTES={upload}")
     assert not problems, "\n".join(problems)
 
 
@@ -378,6 +481,14 @@ def test_overlay_sets_a_namespace_and_the_host_province(overlay: Path) -> None:
             f"{target_id(overlay)}: HOST_PROVINCE {province!r} is not a GB/T 2260 province code"
         )
 
+    # Presigned upload/playback URLs name the host browsers reach MinIO at: each province sets its own.
+    public = (config.get("data") or {}).get("S3_PUBLIC_ENDPOINT", "")
+    internal = (config.get("data") or {}).get("S3_ENDPOINT", "")
+    assert re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?", public) and public != internal, (
+        f"{target_id(overlay)}: S3_PUBLIC_ENDPOINT {public!r} must be the public host[:port] (no scheme) browsers "
+        f"reach MinIO at, not the in-cluster {internal!r}"
+    )
+
     # ... and every process of the platform reads it.
     name = config["metadata"]["name"]
     for doc in workloads(docs):
@@ -385,3 +496,46 @@ def test_overlay_sets_a_namespace_and_the_host_province(overlay: Path) -> None:
             if is_app(container):
                 sources = [s.get("configMapRef", {}).get("name") for s in container.get("envFrom", [])]
                 assert name in sources, f"{ref(doc)} container {container['name']} does not read ConfigMap {name}"
+
+
+def test_optional_components_are_not_included_by_default() -> None:
+    for target in TARGETS:
+        kinds = {(doc.get("apiVersion"), doc.get("kind")) for doc in render(target)}
+        assert not kinds & KEDA_KINDS, f"{target_id(target)} renders KEDA resources: the component is optional"
+        config = yaml.safe_load((target / "kustomization.yaml").read_text(encoding="utf-8"))
+        assert not config.get("components"), f"{target_id(target)} includes components {config['components']}"
+
+
+@overlays
+def test_keda_component_scales_media_workers_on_their_queue(overlay: Path) -> None:
+    docs = render_with_component(overlay, KEDA_COMPONENT)
+    # Everything but KEDA's own kinds still validates strictly.
+    errors = validation_errors(docs, skip=KEDA_KINDS)
+    assert not errors, "with the KEDA component:\n  " + "\n  ".join(errors)
+
+    scaled = by_kind(docs, "ScaledObject")
+    assert len(scaled) == 1, f"expected one ScaledObject, found {[ref(doc) for doc in scaled]}"
+    (scaled_object,) = scaled
+    assert scaled_object["spec"]["scaleTargetRef"]["name"] == "media-worker"
+    assert not by_kind(docs, "HorizontalPodAutoscaler"), "the base HPA must give way to KEDA's own"
+    problems = autoscaler_problems(docs)
+    assert not problems, "\n".join(problems)
+
+    triggers = [t for t in scaled_object["spec"]["triggers"] if t["type"] == "nats-jetstream"]
+    assert len(triggers) == 1, "no nats-jetstream trigger"
+    meta = triggers[0]["metadata"]
+    assert meta["stream"] == "MEDIA" and meta["consumer"] == "media-workers", meta
+    assert int(meta["lagThreshold"]) >= 1
+    # ... the names the workers really use ...
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in MEDIA_SOURCES.rglob("*.py"))
+    for name in (meta["stream"], meta["consumer"]):
+        assert f'"{name}"' in sources, f"services/media never names {name!r}: the scaler would watch nothing"
+    # ... and a monitoring address KEDA (in its own namespace) reaches: a Service of this namespace on 8222.
+    namespace = scaled_object["metadata"].get("namespace")
+    match = re.fullmatch(r"([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)", meta["natsServerMonitoringEndpoint"])
+    assert match and namespace and match.group(2) == namespace, (
+        f"natsServerMonitoringEndpoint {meta['natsServerMonitoringEndpoint']!r} must name a Service of {namespace}"
+    )
+    services = {doc["metadata"]["name"]: doc for doc in by_kind(docs, "Service")}
+    ports = {p["port"] for p in services.get(match.group(1), {}).get("spec", {}).get("ports", [])}
+    assert int(match.group(3)) in ports, f"Service {match.group(1)} has no port {match.group(3)}"

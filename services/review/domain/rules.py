@@ -10,6 +10,7 @@ from servicekit.reviews import ScopeType
 KIND_SCOPES: dict[str, str] = {
     "teacher_registration": ScopeType.SCHOOL,
     "school_application": ScopeType.PLATFORM,
+    "media_asset": ScopeType.SCHOOL,
 }
 
 # Which admin role decides for which scope.

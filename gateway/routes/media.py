@@ -1,0 +1,185 @@
+"""Media: uploads (presigned multipart, or streamed through the gateway), assets, playback, subtitles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from contracts.media.v1 import media_pb2 as pb
+from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
+
+router = APIRouter(prefix="/media", tags=["media"])
+Kind = Literal["course_video", "material", "extended_material"]
+STREAM_PART_SIZE = 8 * 1024 * 1024  # what a streamed upload holds in memory at once
+
+
+class UploadRequestBody(BaseModel):
+    filename: str = Field(max_length=255)
+    size_bytes: int = Field(description="the whole file's size; checked against the limit before anything is stored")
+    sha256: str = Field("", max_length=64, description="hex SHA-256 of the file, verified on completion")
+    kind: Kind = "course_video"
+    part_size: int = Field(0, description="5-100 MiB; default 16 MiB")
+
+
+class CompletedPartBody(BaseModel):
+    number: int
+    etag: str = Field(max_length=200)
+
+
+class CompleteBody(BaseModel):
+    parts: list[CompletedPartBody] = Field(default_factory=list, max_length=10_000)
+
+
+@router.post("/uploads", status_code=201)
+async def request_upload(body: UploadRequestBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Starts an upload: one presigned PUT URL per part. PUT each part's bytes to its URL,
+    keep the ETag each answer carries, then complete. A broken upload resumes with
+    GET /media/uploads/{asset_id}. If `duplicate_of` is set you uploaded this file before."""
+    reply = await backends.media.RequestUpload(pb.RequestUploadRequest(**body.model_dump()), metadata=me.metadata,
+                                               timeout=TIMEOUT)
+    return as_json(reply)
+
+
+@router.get("/uploads/{asset_id}")
+async def resume_upload(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The parts already stored, and fresh URLs for the rest."""
+    reply = await backends.media.ResumeUpload(pb.ResumeUploadRequest(asset_id=asset_id), metadata=me.metadata,
+                                              timeout=TIMEOUT)
+    return as_json(reply)
+
+
+@router.post("/uploads/{asset_id}/complete")
+async def complete_upload(asset_id: str, body: CompleteBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Verifies size, checksum and the real type from the content; a video then goes to a worker."""
+    reply = await backends.media.CompleteUpload(
+        pb.CompleteUploadRequest(asset_id=asset_id, parts=[pb.CompletedPart(**p.model_dump()) for p in body.parts]),
+        metadata=me.metadata, timeout=300,
+    )
+    return as_json(reply)
+
+
+@router.put("/stream", status_code=201)
+async def streamed_upload(
+    request: Request,
+    backends: Backends,
+    me: SignedIn,
+    filename: Annotated[str, Query(max_length=255)],
+    kind: Kind = "course_video",
+    sha256: Annotated[str, Query(max_length=64)] = "",
+) -> dict[str, Any]:
+    """For simple clients: send the file as the request body with a Content-Length. The gateway
+    passes it on to storage part by part, holding one 8 MiB part in memory at a time."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        raise HTTPException(411, "a streamed upload needs a Content-Length header")
+    ticket = await backends.media.RequestUpload(
+        pb.RequestUploadRequest(filename=filename, size_bytes=int(declared), sha256=sha256, kind=kind,
+                                part_size=STREAM_PART_SIZE),
+        metadata=me.metadata, timeout=TIMEOUT,
+    )
+    if ticket.duplicate_of:
+        return {"duplicate_of": ticket.duplicate_of}
+    urls = {part.number: part.url for part in ticket.parts}
+    completed, number, buffer = [], 1, bytearray()
+    async with httpx.AsyncClient(timeout=120) as storage:
+        async def send(chunk: bytes) -> None:
+            nonlocal number
+            if number not in urls:
+                raise HTTPException(400, "the body is longer than its Content-Length")
+            answer = await storage.put(urls[number], content=bytes(chunk))
+            if answer.status_code != 200:
+                raise HTTPException(502, f"storage refused part {number}: {answer.status_code}")
+            completed.append(pb.CompletedPart(number=number, etag=answer.headers.get("etag", "").strip('"')))
+            number += 1
+
+        async for chunk in request.stream():
+            buffer += chunk
+            while len(buffer) >= ticket.part_size:
+                await send(buffer[: ticket.part_size])
+                del buffer[: ticket.part_size]
+        if buffer:
+            await send(buffer)
+    reply = await backends.media.CompleteUpload(
+        pb.CompleteUploadRequest(asset_id=ticket.asset_id, parts=completed), metadata=me.metadata, timeout=300
+    )
+    return as_json(reply)
+
+
+@router.get("/assets")
+async def list_assets(
+    backends: Backends, me: SignedIn, paging: Paging, kind: str = "", state: str = "", review_state: str = "",
+    owner_id: str = "",
+) -> dict[str, Any]:
+    """A teacher's own assets, or (school admins) the school's; newest first."""
+    reply = await backends.media.ListAssets(
+        pb.ListAssetsRequest(kind=kind, state=state, review_state=review_state, owner_id=owner_id,
+                             page_size=paging.page_size, page_token=paging.page_token),
+        metadata=me.metadata, timeout=TIMEOUT,
+    )
+    return page_json(list(reply.assets), reply.next_page_token, reply.total)
+
+
+@router.get("/assets/{asset_id}")
+async def get_asset(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Status, progress, spec report, review outcome, renditions and subtitles."""
+    return as_json(await backends.media.GetAsset(pb.GetAssetRequest(id=asset_id), metadata=me.metadata,
+                                                 timeout=TIMEOUT))
+
+
+@router.get("/assets/{asset_id}/playback")
+async def playback(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """URLs that expire: the progressive MP4, poster, thumbnails, subtitles; HLS playlists are
+    served at /media/assets/{asset_id}/hls/{name} with the same token."""
+    reply = await backends.media.GetPlayback(pb.GetPlaybackRequest(id=asset_id), metadata=me.metadata,
+                                             timeout=TIMEOUT)
+    return as_json(reply)
+
+
+@router.get("/assets/{asset_id}/hls/{name:path}", response_class=PlainTextResponse)
+async def hls_playlist(asset_id: str, name: str, backends: Backends, me: SignedIn) -> PlainTextResponse:
+    reply = await backends.media.GetHlsPlaylist(pb.GetHlsPlaylistRequest(id=asset_id, name=name),
+                                                metadata=me.metadata, timeout=TIMEOUT)
+    return PlainTextResponse(reply.text, media_type="application/vnd.apple.mpegurl")
+
+
+@router.post("/assets/{asset_id}/subtitles")
+async def attach_subtitle(
+    asset_id: str,
+    backends: Backends,
+    me: SignedIn,
+    language: Annotated[Literal["zh", "en"], Form()],
+    file: Annotated[UploadFile, File(description="SRT, UTF-8 or GB18030; one file per language")],
+) -> dict[str, Any]:
+    content = await file.read()
+    reply = await backends.media.AttachSubtitle(
+        pb.AttachSubtitleRequest(video_id=asset_id, language=language, content=content),
+        metadata=me.metadata, timeout=TIMEOUT,
+    )
+    return as_json(reply)
+
+
+@router.delete("/assets/{asset_id}", status_code=204)
+async def delete_asset(asset_id: str, backends: Backends, me: SignedIn, reason: str = "") -> None:
+    """The uploading teacher, or the school's admin (as reviewer), deletes an asset and its files."""
+    await backends.media.DeleteAsset(pb.DeleteAssetRequest(id=asset_id, reason=reason), metadata=me.metadata,
+                                     timeout=TIMEOUT)
+
+
+@router.post("/assets/{asset_id}/retry")
+async def retry_asset(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Processes a failed video again."""
+    return as_json(await backends.media.RetryAsset(pb.RetryAssetRequest(id=asset_id), metadata=me.metadata,
+                                                   timeout=TIMEOUT))
+
+
+@router.get("/assets/{asset_id}/referenceability")
+async def get_referenceability(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Whether a course may reference the asset: ready and approved by the school."""
+    reply = await backends.media.GetReferenceability(pb.GetReferenceabilityRequest(id=asset_id),
+                                                     metadata=me.metadata, timeout=TIMEOUT)
+    return as_json(reply)

@@ -1,0 +1,1 @@
+"""The media service: uploads, S3 objects, spec checks, transcoding workers, renditions, subtitles."""

@@ -1,0 +1,192 @@
+"""Objects in S3-compatible storage through the minio SDK (weed mini embedded, MinIO in Kubernetes).
+
+The SDK is synchronous (urllib3), so every call runs in a worker thread; bytes stream
+through in chunks and never sit whole in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from minio import Minio
+from minio.datatypes import Part
+from minio.deleteobjects import DeleteObject
+from minio.error import S3Error
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    number: int
+    etag: str
+    size: int
+
+
+class BlobStore:
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        public_endpoint: str | None = None,
+        secure: bool = False,
+        public_secure: bool | None = None,
+        region: str = "us-east-1",
+    ) -> None:
+        self.bucket = bucket
+        self.client = Minio(endpoint, access_key, secret_key, secure=secure, region=region)
+        # Presigned URLs name the endpoint clients reach, which may differ from the internal one.
+        self.signer = Minio(public_endpoint or endpoint, access_key, secret_key,
+                            secure=secure if public_secure is None else public_secure, region=region)
+
+    async def ensure_bucket(self) -> None:
+        def ensure() -> None:
+            if not self.client.bucket_exists(self.bucket):
+                try:
+                    self.client.make_bucket(self.bucket)
+                except S3Error as error:
+                    if error.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
+
+        await asyncio.to_thread(ensure)
+
+    # ---- multipart uploads from clients -------------------------------------------------
+
+    async def start_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
+        return await asyncio.to_thread(
+            self.client._create_multipart_upload, self.bucket, key, {"Content-Type": content_type}
+        )
+
+    def presign_part(self, key: str, upload_id: str, number: int, expires: timedelta) -> str:
+        return self.signer.get_presigned_url(
+            "PUT", self.bucket, key, expires=expires,
+            extra_query_params={"uploadId": upload_id, "partNumber": str(number)},
+        )
+
+    async def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        def list_all() -> list[StoredPart]:
+            parts: list[StoredPart] = []
+            marker = None
+            while True:
+                result = self.client._list_parts(self.bucket, key, upload_id, part_number_marker=marker)
+                parts += [StoredPart(p.part_number, p.etag, p.size or 0) for p in result.parts]
+                if not result.is_truncated:
+                    return parts
+                marker = str(result.next_part_number_marker)
+
+        return await asyncio.to_thread(list_all)
+
+    async def complete_multipart(self, key: str, upload_id: str, parts: list[StoredPart]) -> None:
+        await asyncio.to_thread(
+            self.client._complete_multipart_upload,
+            self.bucket, key, upload_id, [Part(p.number, p.etag) for p in sorted(parts, key=lambda p: p.number)],
+        )
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            await asyncio.to_thread(self.client._abort_multipart_upload, self.bucket, key, upload_id)
+        except S3Error as error:
+            if error.code != "NoSuchUpload":
+                raise
+
+    # ---- objects ------------------------------------------------------------------------
+
+    async def size(self, key: str) -> int:
+        return (await asyncio.to_thread(self.client.stat_object, self.bucket, key)).size or 0
+
+    async def head(self, key: str, length: int) -> bytes:
+        def read() -> bytes:
+            response = self.client.get_object(self.bucket, key, offset=0, length=length)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await asyncio.to_thread(read)
+
+    async def sha256(self, key: str) -> str:
+        def digest() -> str:
+            hasher = hashlib.sha256()
+            response = self.client.get_object(self.bucket, key)
+            try:
+                for chunk in response.stream(CHUNK):
+                    hasher.update(chunk)
+            finally:
+                response.close()
+                response.release_conn()
+            return hasher.hexdigest()
+
+        return await asyncio.to_thread(digest)
+
+    async def download(self, key: str, path: Path) -> None:
+        await asyncio.to_thread(self.client.fget_object, self.bucket, key, str(path))
+
+    async def upload_file(self, key: str, path: Path) -> None:
+        content_type = _content_type(path.name)
+        await asyncio.to_thread(self.client.fput_object, self.bucket, key, str(path), content_type=content_type)
+
+    async def upload_tree(self, prefix: str, root: Path) -> list[str]:
+        keys = []
+        files = await asyncio.to_thread(lambda: sorted(p for p in root.rglob("*") if p.is_file()))
+        for path in files:
+            key = f"{prefix}/{path.relative_to(root).as_posix()}"
+            await self.upload_file(key, path)
+            keys.append(key)
+        return keys
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        import io
+
+        await asyncio.to_thread(
+            self.client.put_object, self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
+        )
+
+    async def get_bytes(self, key: str) -> bytes:
+        def read() -> bytes:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await asyncio.to_thread(read)
+
+    def presign_get(self, key: str, expires: timedelta, filename: str = "") -> str:
+        headers = {"response-content-disposition": f'inline; filename="{filename}"'} if filename else None
+        return self.signer.get_presigned_url("GET", self.bucket, key, expires=expires, response_headers=headers)
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await asyncio.to_thread(self.client.stat_object, self.bucket, key)
+            return True
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+
+    async def delete_prefix(self, prefix: str) -> int:
+        def delete() -> int:
+            names = [o.object_name for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)]
+            errors = list(self.client.remove_objects(self.bucket, [DeleteObject(n) for n in names if n]))
+            if errors:
+                raise RuntimeError(f"could not delete {len(errors)} objects under {prefix}: {errors[0]}")
+            return len(names)
+
+        return await asyncio.to_thread(delete)
+
+
+def _content_type(name: str) -> str:
+    if name.endswith(".m3u8"):
+        return "application/vnd.apple.mpegurl"
+    if name.endswith(".ts"):
+        return "video/mp2t"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

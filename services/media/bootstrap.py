@@ -1,0 +1,102 @@
+"""Wires the media service and its transcoding workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from contracts.media.v1 import media_pb2, media_pb2_grpc
+from contracts.review.v1 import review_pb2
+from servicekit.auth import TokenVerifier
+from servicekit.clients import channel, jwks_from_identity
+from servicekit.consumer import JobConsumer, Subscription
+from servicekit.grpc_server import CallerInterceptor, ServiceHost
+from servicekit.reviews import decided_subject
+from servicekit.runtime import Runtime
+from services.media.adapters.orm import inbox, outbox
+from services.media.adapters.storage import BlobStore
+from services.media.entrypoints.grpc_server import SERVICE, MediaServicer
+from services.media.service_layer.handlers import OWNER, MediaConfig, MediaHandlers
+from services.media.service_layer.processing import MediaProcessor
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+WORK_QUEUE = "media-workers"
+
+
+def blob_store() -> BlobStore:
+    env = os.environ
+    return BlobStore(
+        endpoint=env.get("S3_ENDPOINT", "127.0.0.1:18333"),
+        public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
+        access_key=env.get("AWS_ACCESS_KEY_ID", "platform-dev"),
+        secret_key=env.get("AWS_SECRET_ACCESS_KEY", "platform-dev-secret"),
+        bucket=env.get("MEDIA_BUCKET", "course-media"),
+        secure=env.get("S3_SECURE", "false") == "true",
+        # Browsers reach storage through the public endpoint, often over TLS when the cluster does not.
+        public_secure=env["S3_PUBLIC_SECURE"] == "true" if env.get("S3_PUBLIC_SECURE") else None,
+    )
+
+
+def media_config(runtime: Runtime) -> MediaConfig:
+    settings = runtime.settings
+    return MediaConfig(
+        max_upload_bytes=int(settings.env("MAX_UPLOAD_BYTES", str(200 * 1000 * 1000))),
+        abandoned_after=timedelta(seconds=int(settings.env("ABANDONED_AFTER_SECONDS", "86400"))),
+    )
+
+
+async def build() -> tuple[ServiceHost, Runtime]:
+    runtime = await Runtime.start("media", MIGRATIONS, "MEDIA")
+    mesh = runtime.settings.mesh
+    store = blob_store()
+    await store.ensure_bucket()
+    handlers = MediaHandlers(runtime.db, store, media_config(runtime))
+    identity = channel(mesh.identity_addr)
+    host = ServiceHost("media", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)))
+    host.add_servicer(media_pb2_grpc.add_MediaServiceServicer_to_server, MediaServicer(handlers), SERVICE)
+    runtime.attach(host, outbox, inbox, [
+        Subscription(
+            durable="media-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),
+            handlers={review_pb2.ReviewDecided: handlers.apply_review_decision},
+        )
+    ])
+    interval = float(runtime.settings.env("CLEANUP_INTERVAL_SECONDS", "3600"))
+
+    async def clean_up_abandoned_uploads() -> None:
+        while True:
+            await handlers.clean_abandoned_uploads()
+            await asyncio.sleep(interval)
+
+    host.workers.append(clean_up_abandoned_uploads)
+    host.on_stop.append(identity.close)
+    return host, runtime
+
+
+async def build_worker() -> tuple[ServiceHost, Runtime]:
+    """A transcoding worker: its own process, many of them share the work queue."""
+    runtime = await Runtime.start("media", MIGRATIONS, "MEDIA")
+    processor = MediaProcessor(runtime.db, blob_store())
+    subscription = Subscription(
+        durable=WORK_QUEUE, stream="MEDIA", filter_subject="media.asset.uploaded",
+        handlers={media_pb2.AssetUploaded: processor.process},
+        ack_wait=float(runtime.settings.env("JOB_ACK_WAIT_SECONDS", "30")),
+        max_deliver=int(runtime.settings.env("JOB_MAX_DELIVER", "5")),
+        batch=1,
+    )
+    host = ServiceHost("media-worker", _no_auth())
+    host.workers.append(JobConsumer(runtime.js, subscription, give_up=processor.give_up).run)
+    host.on_stop.append(runtime.close)
+    return host, runtime
+
+
+def _no_auth():  # type: ignore[no-untyped-def]
+    """A worker serves only health; nothing to authorise."""
+    from grpc.aio import ServerInterceptor
+
+    class Passthrough(ServerInterceptor):
+        async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+            return await continuation(details)
+
+    return Passthrough()

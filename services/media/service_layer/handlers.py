@@ -1,0 +1,386 @@
+"""Media use cases behind the gRPC API: uploads, listing, playback, subtitles, deletion, reviews."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.media.v1 import media_pb2
+from contracts.review.v1 import review_pb2
+from servicekit.auth import Caller
+from servicekit.clock import utcnow
+from servicekit.consumer import EventMeta
+from servicekit.db import Database, new_id
+from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.outbox import emit
+from servicekit.pagination import next_page_token, page_window
+from servicekit.reviews import ScopeType, request_review, withdraw_review
+from services.media.adapters.orm import Asset, SubtitleTrack, outbox
+from services.media.adapters.storage import BlobStore, StoredPart
+from services.media.domain import filetypes, rules, subtitles
+from services.media.domain.rules import Review, State
+
+OWNER = "media"
+KIND_MEDIA_ASSET = "media_asset"
+HEAD_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    max_upload_bytes: int = 200 * 1000 * 1000
+    upload_url_expiry: timedelta = timedelta(hours=6)
+    playback_url_expiry: timedelta = timedelta(hours=1)
+    abandoned_after: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    asset: Asset
+    parts: list[tuple[int, str, int]]  # number, presigned URL, size
+    uploaded_parts: list[int]
+    expires_at: datetime
+    duplicate_of: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Asset]
+    next_page_token: str
+    total: int
+
+
+def referenceability(asset: Asset) -> media_pb2.Referenceability:
+    if asset.state == State.DELETED:
+        reason = "the asset was deleted"
+    elif asset.state != State.READY:
+        reason = f"the asset is {asset.state}, not ready"
+    elif asset.review_state != Review.APPROVED:
+        reason = f"the school has not approved it ({asset.review_state})"
+    else:
+        reason = ""
+    return media_pb2.Referenceability(
+        asset_id=asset.id, referenceable=not reason, reason=reason, kind=asset.kind,
+        school_id=asset.school_id, duration_seconds=asset.duration_seconds,
+    )
+
+
+async def announce_referenceability(session: AsyncSession, asset: Asset) -> None:
+    await emit(session, outbox, "media.asset.referenceability_changed",
+               media_pb2.ReferenceabilityChanged(referenceability=referenceability(asset)))
+
+
+async def queue_for_processing(session: AsyncSession, asset: Asset) -> None:
+    """The work queue: a worker picks the upload up from `media.asset.uploaded`."""
+    job = media_pb2.AssetUploaded(asset_id=asset.id, attempt=asset.attempt)
+    await emit(session, outbox, "media.asset.uploaded", job)
+
+
+async def queue_for_review(session: AsyncSession, asset: Asset) -> None:
+    report = json.loads(asset.spec_report_json)
+    await request_review(
+        session, outbox, owner=OWNER, kind=KIND_MEDIA_ASSET, subject_id=asset.id,
+        scope_type=ScopeType.SCHOOL, scope_id=asset.school_id,
+        title=f"资源审核 media review: {asset.filename}",
+        snapshot={
+            "filename": asset.filename, "kind": asset.kind, "category": asset.category,
+            "format": asset.format, "size_bytes": asset.size_bytes, "owner_id": asset.owner_id,
+            "duration_seconds": asset.duration_seconds, "spec_profile": asset.spec_profile,
+            "spec_report": report, "remuxed": asset.remuxed,
+        },
+        requested_by=asset.owner_id,
+    )
+
+
+class MediaHandlers:
+    def __init__(self, db: Database, store: BlobStore, config: MediaConfig,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    # ---- uploads ------------------------------------------------------------------------
+
+    async def request_upload(self, caller: Caller, request: media_pb2.RequestUploadRequest) -> Ticket:
+        rules.require_uploader(caller)
+        filename = rules.clean_filename(request.filename)
+        sha256 = request.sha256.strip().lower()
+        rules.check_upload_request(request.kind, request.size_bytes, sha256, self.config.max_upload_bytes)
+        part_size, part_count = rules.part_plan(request.size_bytes, request.part_size)
+        if sha256:
+            async with self.db.transaction() as session:
+                existing = await self._owned_copy(session, caller.user_id, sha256)
+            if existing is not None:
+                return Ticket(existing, [], [], self.clock(), duplicate_of=existing.id)
+        asset_id = new_id()
+        key = f"sources/{caller.school_id}/{asset_id}"
+        upload_id = await self.store.start_multipart(key)
+        async with self.db.transaction() as session:
+            asset = Asset(
+                id=asset_id, owner_id=caller.user_id, school_id=caller.school_id or "",
+                province_code=caller.province_code or "", kind=request.kind, filename=filename,
+                size_bytes=request.size_bytes, claimed_sha256=sha256, source_key=key, upload_id=upload_id,
+                part_size=part_size, state=State.UPLOADING, created_at=self.clock(),
+            )
+            session.add(asset)
+        return self._ticket(asset, uploaded=[])
+
+    def _ticket(self, asset: Asset, uploaded: list[int]) -> Ticket:
+        expires = self.config.upload_url_expiry
+        count = max(1, -(-asset.size_bytes // asset.part_size))
+        parts = []
+        for number in range(1, count + 1):
+            if number in uploaded:
+                continue
+            size = min(asset.part_size, asset.size_bytes - (number - 1) * asset.part_size)
+            parts.append((number, self.store.presign_part(asset.source_key, asset.upload_id, number, expires), size))
+        return Ticket(asset, parts, uploaded, self.clock() + expires)
+
+    @staticmethod
+    async def _owned_copy(session: AsyncSession, owner_id: str, sha256: str) -> Asset | None:
+        return await session.scalar(
+            select(Asset).where(Asset.owner_id == owner_id, Asset.sha256 == sha256,
+                                Asset.state.not_in((State.DELETED, State.FAILED, State.UPLOADING)))
+        )
+
+    async def resume_upload(self, caller: Caller, asset_id: str) -> Ticket:
+        asset = await self._uploading_asset(caller, asset_id)
+        stored = await self.store.list_parts(asset.source_key, asset.upload_id)
+        return self._ticket(asset, uploaded=sorted(p.number for p in stored))
+
+    async def _uploading_asset(self, caller: Caller, asset_id: str) -> Asset:
+        async with self.db.transaction() as session:
+            asset = await self._asset(session, asset_id)
+        rules.require_owner(caller, asset.owner_id, asset.school_id)
+        if asset.state != State.UPLOADING:
+            raise FailedPrecondition(f"the upload is finished (the asset is {asset.state})")
+        return asset
+
+    async def complete_upload(self, caller: Caller, asset_id: str, parts: list[StoredPart]) -> Asset:
+        asset = await self._uploading_asset(caller, asset_id)
+        stored = {p.number: p for p in await self.store.list_parts(asset.source_key, asset.upload_id)}
+        expected = max(1, -(-asset.size_bytes // asset.part_size))
+        missing = [n for n in range(1, expected + 1) if n not in stored]
+        if missing:
+            raise FailedPrecondition(f"parts {missing[:10]} are not uploaded yet; resume the upload")
+        for part in parts:
+            if part.number not in stored or stored[part.number].etag != part.etag.strip('"'):
+                raise InvalidArgument(f"part {part.number} does not match what was stored; upload it again")
+        await self.store.complete_multipart(asset.source_key, asset.upload_id, list(stored.values()))
+        problem, detected, sha256 = await self._verify(asset)
+        async with self.db.transaction() as session:
+            asset = await self._asset(session, asset_id)
+            asset.upload_id = ""
+            if problem:  # refused: nothing of it is kept, the answer says why
+                asset.state, asset.failure_reason = State.DELETED, problem
+            else:
+                asset.sha256 = sha256
+                asset.category, asset.format, asset.content_type = detected.category, detected.format, detected.mime
+                duplicate = await self._owned_copy(session, asset.owner_id, sha256)
+                if duplicate is not None:
+                    asset.state, asset.duplicate_of = State.DELETED, duplicate.id
+                    asset.failure_reason = f"the same file as {duplicate.filename}, uploaded before"
+                elif detected.category == "video":
+                    asset.state = State.UPLOADED
+                    await queue_for_processing(session, asset)
+                else:  # documents, images, audio, subtitles: nothing to process
+                    asset.state, asset.progress = State.READY, 1.0
+                    await queue_for_review(session, asset)
+        if asset.state == State.DELETED:
+            await self.store.delete_prefix(asset.source_key)  # nothing refused is kept
+        if problem:
+            raise InvalidArgument(problem, reason="UPLOAD_REFUSED")
+        return asset
+
+    async def _verify(self, asset: Asset) -> tuple[str, filetypes.FileType | None, str]:
+        """(problem or "", detected type, actual sha256): size, checksum and type from the content."""
+        size = await self.store.size(asset.source_key)
+        if size != asset.size_bytes:
+            return f"the upload has {size} bytes, not the {asset.size_bytes} announced", None, ""
+        detected = filetypes.detect(await self.store.head(asset.source_key, HEAD_BYTES), asset.filename)
+        if detected is None:
+            return "the content is not an allowed type (video, subtitles, documents, images, audio)", None, ""
+        if asset.kind == "course_video" and detected.category != "video":
+            return f"a course video must be a video; this is {detected.category} ({detected.format})", None, ""
+        sha256 = await self.store.sha256(asset.source_key)
+        if asset.claimed_sha256 and sha256 != asset.claimed_sha256:
+            return "the checksum does not match: the file changed or broke on the way", None, ""
+        return "", detected, sha256
+
+    # ---- reading ------------------------------------------------------------------------
+
+    async def list_assets(self, caller: Caller, request: media_pb2.ListAssetsRequest) -> Page:
+        limit, offset = page_window(request.page_size, request.page_token)
+        statement = select(Asset).where(Asset.state != State.DELETED)
+        if caller.role == "teacher":
+            if request.owner_id and request.owner_id != caller.user_id:
+                raise PermissionDenied("teachers see their own assets")
+            statement = statement.where(Asset.owner_id == caller.user_id)
+        elif caller.role == "school_admin":
+            statement = statement.where(Asset.school_id == caller.school_id)
+            if request.owner_id:
+                statement = statement.where(Asset.owner_id == request.owner_id)
+        else:
+            raise PermissionDenied("teachers and school admins list media")
+        for column, value in ((Asset.kind, request.kind), (Asset.state, request.state),
+                              (Asset.review_state, request.review_state)):
+            if value:
+                statement = statement.where(column == value)
+        async with self.db.transaction() as session:
+            total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+            items = list(await session.scalars(statement.order_by(Asset.created_at.desc()).limit(limit).offset(offset)))
+        return Page(items, next_page_token(offset, limit, total), total)
+
+    async def get_asset(self, caller: Caller, asset_id: str) -> Asset:
+        async with self.db.transaction() as session:
+            asset = await self._asset(session, asset_id)
+        rules.require_viewer(caller, asset.owner_id, asset.school_id)
+        return asset
+
+    @staticmethod
+    async def _asset(session: AsyncSession, asset_id: str) -> Asset:
+        asset = await session.get(Asset, asset_id)
+        if asset is None or asset.state == State.DELETED:
+            raise NotFound("no such asset")
+        return asset
+
+    async def referenceability(self, asset_id: str) -> media_pb2.Referenceability:
+        async with self.db.transaction() as session:
+            asset = await session.get(Asset, asset_id)
+        if asset is None:
+            raise NotFound("no such asset")
+        return referenceability(asset)
+
+    async def playback(self, caller: Caller, asset_id: str) -> media_pb2.Playback:
+        asset = await self.get_asset(caller, asset_id)
+        expiry = self.config.playback_url_expiry
+        playback = media_pb2.Playback(source_url=self.store.presign_get(asset.source_key, expiry, asset.filename))
+        playback.expires_at.FromDatetime(self.clock() + expiry)
+        if asset.category == "video":
+            if asset.state != State.READY:
+                raise FailedPrecondition(f"the video is {asset.state}; it plays once it is ready")
+            prefix = asset.rendition_prefix
+            playback.progressive_url = self.store.presign_get(f"{prefix}/progressive.mp4", expiry)
+            playback.poster_url = self.store.presign_get(f"{prefix}/poster.jpg", expiry)
+            playback.thumbnails_url = self.store.presign_get(f"{prefix}/thumbnails.jpg", expiry)
+            playback.hls_playlists.append("master.m3u8")
+            playback.hls_playlists.extend(f"{rung}/index.m3u8" for rung in json.loads(asset.renditions_json))
+            for track in asset.subtitles:
+                playback.subtitle_urls[track.language] = self.store.presign_get(track.object_key, expiry)
+        return playback
+
+    async def hls_playlist(self, caller: Caller, asset_id: str, name: str) -> str:
+        asset = await self.get_asset(caller, asset_id)
+        allowed = {"master.m3u8", *(f"{rung}/index.m3u8" for rung in json.loads(asset.renditions_json))}
+        if asset.state != State.READY or name not in allowed:
+            raise NotFound("no such playlist")
+        folder = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+        text = (await self.store.get_bytes(f"{asset.rendition_prefix}/hls/{name}")).decode()
+        lines = []
+        for line in text.splitlines():
+            if line and not line.startswith("#") and not line.endswith(".m3u8"):
+                # Segments are fetched straight from storage with a URL that expires.
+                key = f"{asset.rendition_prefix}/hls/{folder}{line}"
+                line = self.store.presign_get(key, self.config.playback_url_expiry)
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+
+    # ---- subtitles ----------------------------------------------------------------------
+
+    async def attach_subtitle(self, caller: Caller, video_id: str, language: str, content: bytes) -> Asset:
+        if language not in subtitles.LANGUAGES:
+            raise InvalidArgument(f"language is one of {', '.join(subtitles.LANGUAGES)} (one file per language)")
+        async with self.db.transaction() as session:
+            asset = await self._asset(session, video_id)
+        rules.require_owner(caller, asset.owner_id, asset.school_id)
+        if asset.category != "video":
+            raise FailedPrecondition("subtitles attach to a video")
+        try:
+            cues, problems, normalized = subtitles.parse_srt(content, asset.duration_seconds or None)
+        except ValueError as error:
+            raise InvalidArgument(str(error)) from error
+        if problems:
+            listed = "; ".join(f"line {p.line}: {p.reason}" for p in problems[:20])
+            raise InvalidArgument(f"the subtitles have {len(problems)} problem(s): {listed}", reason="BAD_SUBTITLES")
+        key = f"subtitles/{asset.id}/{language}.srt"
+        await self.store.put_bytes(key, normalized.encode(), "application/x-subrip; charset=utf-8")
+        async with self.db.transaction() as session:
+            asset = await self._asset(session, video_id)
+            track = next((t for t in asset.subtitles if t.language == language), None)
+            if track is None:
+                asset.subtitles.append(SubtitleTrack(language=language, cues=len(cues), object_key=key))
+            else:
+                track.cues, track.attached_at = len(cues), self.clock()
+        return await self.get_asset(caller, video_id)
+
+    # ---- deletion and retries ----------------------------------------------------------
+
+    async def delete_asset(self, caller: Caller, asset_id: str, reason: str) -> None:
+        """The owner, or the school's admin as reviewer, deletes; storage is freed at once."""
+        async with self.db.transaction() as session:
+            asset = await self._asset(session, asset_id)
+            rules.require_viewer(caller, asset.owner_id, asset.school_id)
+            was_referenceable = referenceability(asset).referenceable
+            upload_id, state = asset.upload_id, asset.state
+            asset.state, asset.failure_reason, asset.upload_id = State.DELETED, reason or "deleted", ""
+            if state == State.READY and asset.review_state == Review.UNREVIEWED:
+                await withdraw_review(session, outbox, owner=OWNER, kind=KIND_MEDIA_ASSET, subject_id=asset.id,
+                                      reason="the asset was deleted")
+            if was_referenceable:
+                await announce_referenceability(session, asset)
+        if upload_id:
+            await self.store.abort_multipart(asset.source_key, upload_id)
+        await self._delete_objects(asset)
+
+    async def _delete_objects(self, asset: Asset) -> None:
+        await self.store.delete_prefix(asset.source_key)
+        await self.store.delete_prefix(f"renditions/{asset.id}/")
+        await self.store.delete_prefix(f"subtitles/{asset.id}/")
+
+    async def retry_asset(self, caller: Caller, asset_id: str) -> Asset:
+        async with self.db.transaction() as session:
+            asset = await self._asset(session, asset_id)
+            rules.require_owner(caller, asset.owner_id, asset.school_id)
+            if asset.state != State.FAILED:
+                raise FailedPrecondition(f"only a failed asset is retried; this one is {asset.state}")
+            if not asset.sha256:
+                raise FailedPrecondition("the upload itself was refused; upload the file again")
+            asset.attempt += 1
+            asset.state, asset.progress, asset.failure_reason = State.UPLOADED, 0.0, ""
+            await queue_for_processing(session, asset)
+            return asset
+
+    async def clean_abandoned_uploads(self) -> int:
+        """Uploads left unfinished for longer than `abandoned_after` are aborted and forgotten."""
+        cutoff = self.clock() - self.config.abandoned_after
+        async with self.db.transaction() as session:
+            stale = list(await session.scalars(
+                select(Asset).where(Asset.state == State.UPLOADING, Asset.created_at < cutoff)))
+        for asset in stale:
+            await self.store.abort_multipart(asset.source_key, asset.upload_id)
+            async with self.db.transaction() as session:
+                current = await session.get(Asset, asset.id)
+                if current is not None and current.state == State.UPLOADING:
+                    current.state, current.upload_id = State.DELETED, ""
+                    current.failure_reason = "the upload was abandoned and cleaned up"
+        return len(stale)
+
+    # ---- review decisions (event handler) ------------------------------------------------
+
+    async def apply_review_decision(
+        self, session: AsyncSession, decided: review_pb2.ReviewDecided, meta: EventMeta
+    ) -> None:
+        if decided.kind != KIND_MEDIA_ASSET:
+            return
+        asset = await session.get(Asset, decided.subject_id)
+        if asset is None or asset.state != State.READY or asset.review_state != Review.UNREVIEWED:
+            return
+        approved = decided.decision == "approved"
+        asset.review_state = Review.APPROVED if approved else Review.REJECTED
+        asset.review_reason = "" if approved else decided.reason
+        await announce_referenceability(session, asset)

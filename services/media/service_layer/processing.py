@@ -1,0 +1,133 @@
+"""The worker's job: probe an uploaded video, check it against the spec, remux or transcode it,
+store the renditions, and queue it for review.
+
+A job is idempotent by itself: it works only on the attempt it was asked for, writes its
+outputs under a fresh prefix, and switches the asset to them in one transaction at the
+end, so a redelivered job never leaves a half-written rendition behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.media.v1 import media_pb2
+from servicekit.consumer import EventMeta
+from servicekit.db import Database
+from services.media.adapters import ffmpeg
+from services.media.adapters.orm import Asset
+from services.media.adapters.storage import BlobStore
+from services.media.domain import spec
+from services.media.domain.encoding import DEFAULT_ENCODING, EncodingProfile
+from services.media.domain.filetypes import FFMPEG_DEMUXER
+from services.media.domain.rules import PROCESSING_STATES, State
+from services.media.service_layer.handlers import queue_for_review
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL = 1.0  # seconds between progress writes
+
+
+class MediaProcessor:
+    def __init__(self, db: Database, store: BlobStore, scratch: Path | None = None,
+                 encoding: EncodingProfile = DEFAULT_ENCODING) -> None:
+        self.db = db
+        self.store = store
+        self.scratch = scratch
+        self.encoding = encoding
+
+    async def process(self, _session: AsyncSession | None, job: media_pb2.AssetUploaded, meta: EventMeta) -> None:
+        async with self.db.transaction() as session:
+            asset = await session.get(Asset, job.asset_id)
+            if asset is None or asset.attempt != job.attempt or asset.state not in PROCESSING_STATES:
+                log.info("job for %s attempt %d is stale; skipping", job.asset_id, job.attempt)
+                return
+            asset.state, asset.progress = State.PROBING, 0.0
+        log.info("processing asset %s attempt %d (delivery %d)", job.asset_id, job.attempt, meta.delivered)
+        workdir = Path(tempfile.mkdtemp(prefix=f"media-{job.asset_id}-", dir=self.scratch))
+        try:
+            await self._run(job, workdir)
+        except ffmpeg.MediaRejected as rejected:
+            await self.fail(job, str(rejected))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _run(self, job: media_pb2.AssetUploaded, workdir: Path) -> None:
+        async with self.db.transaction() as session:
+            asset = await session.get(Asset, job.asset_id)
+            assert asset is not None
+            source_key, fmt, province = asset.source_key, asset.format, asset.province_code
+        demuxer = FFMPEG_DEMUXER.get(fmt)
+        if demuxer is None:
+            raise ffmpeg.MediaRejected(f"{fmt} is not a video format the platform processes")
+        source = workdir / f"source.{fmt}"
+        await self.store.download(source_key, source)
+        probe = await ffmpeg.probe(source, demuxer)
+        if probe.video is None:
+            raise ffmpeg.MediaRejected("the file has no video stream")
+        profile = spec.profile_for_province(province)
+        report = spec.check_video(profile, probe, fmt)
+        transcode = spec.needs_transcode(report)
+        async with self.db.transaction() as session:
+            asset = await session.get(Asset, job.asset_id)
+            assert asset is not None
+            asset.spec_profile = profile.name
+            asset.spec_report_json = json.dumps([asdict(rule) for rule in report.rules], ensure_ascii=False)
+            asset.duration_seconds = probe.duration
+            asset.state = State.TRANSCODING if transcode else State.PACKAGING
+        on_progress = self._progress_writer(job.asset_id)
+        outputs = workdir / "out"
+        outputs.mkdir()
+        make = ffmpeg.transcode if transcode else ffmpeg.remux
+        renditions = await make(source, demuxer, probe, outputs, self.encoding, on_progress=on_progress)
+        prefix = f"renditions/{job.asset_id}/{job.attempt}-{uuid.uuid4().hex[:8]}"
+        await self.store.upload_file(f"{prefix}/progressive.mp4", renditions.progressive_mp4)
+        await self.store.upload_file(f"{prefix}/poster.jpg", renditions.poster)
+        await self.store.upload_file(f"{prefix}/thumbnails.jpg", renditions.thumbnails)
+        await self.store.upload_tree(f"{prefix}/hls", renditions.hls_dir)
+        async with self.db.transaction() as session:
+            asset = await session.get(Asset, job.asset_id)
+            if asset is None or asset.attempt != job.attempt or asset.state not in PROCESSING_STATES:
+                stale = True  # deleted or retried meanwhile: these outputs belong to nobody
+            else:
+                stale = False
+                asset.rendition_prefix = prefix
+                asset.renditions_json = json.dumps(list(renditions.rungs))
+                asset.remuxed = renditions.remuxed
+                asset.state, asset.progress = State.READY, 1.0
+                await queue_for_review(session, asset)
+        if stale:
+            await self.store.delete_prefix(prefix + "/")
+
+    def _progress_writer(self, asset_id: str):  # type: ignore[no-untyped-def]
+        last = 0.0
+
+        async def write(fraction: float) -> None:
+            nonlocal last
+            if time.monotonic() - last < PROGRESS_INTERVAL and fraction < 1.0:
+                return
+            last = time.monotonic()
+            async with self.db.transaction() as session:
+                asset = await session.get(Asset, asset_id)
+                if asset is not None and asset.state in PROCESSING_STATES:
+                    asset.progress = round(min(max(fraction, 0.0), 1.0), 3)
+
+        return write
+
+    async def fail(self, job: media_pb2.AssetUploaded, reason: str) -> None:
+        async with self.db.transaction() as session:
+            asset = await session.get(Asset, job.asset_id)
+            if asset is not None and asset.attempt == job.attempt and asset.state in PROCESSING_STATES:
+                asset.state, asset.failure_reason = State.FAILED, reason
+        log.warning("asset %s failed: %s", job.asset_id, reason)
+
+    async def give_up(self, job: media_pb2.AssetUploaded, meta: EventMeta, error: Exception) -> None:
+        await self.fail(job, f"processing failed {meta.delivered} times; last error: {error}")
+
