@@ -38,8 +38,10 @@ test: contracts/.generated ## lint, then the whole suite (unit, integration, e2e
 lint: contracts/.generated ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: contracts/.generated ## run the benchmarks and print their figures
+bench: contracts/.generated ## run the benchmarks and print their figures (about 10 minutes)
 	$(PY) -m bench
+	$(PY) -m bench.media_pipeline
+	$(PY) -m bench.media_uploads
 
 k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline
 	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py

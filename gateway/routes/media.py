@@ -15,7 +15,7 @@ from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, pa
 
 router = APIRouter(prefix="/media", tags=["media"])
 Kind = Literal["course_video", "material", "extended_material"]
-STREAM_PART_SIZE = 8 * 1024 * 1024  # what a streamed upload holds in memory at once
+STREAM_PART_SIZE = 16 * 1024 * 1024  # parts pass through as they arrive, never whole in memory
 
 
 class UploadRequestBody(BaseModel):
@@ -73,7 +73,7 @@ async def streamed_upload(
     sha256: Annotated[str, Query(max_length=64)] = "",
 ) -> dict[str, Any]:
     """For simple clients: send the file as the request body with a Content-Length. The gateway
-    passes it on to storage part by part, holding one 8 MiB part in memory at a time."""
+    passes it on to storage part by part as it arrives, in constant memory."""
     declared = request.headers.get("content-length", "")
     if not declared.isdigit():
         raise HTTPException(411, "a streamed upload needs a Content-Length header")
@@ -84,26 +84,33 @@ async def streamed_upload(
     )
     if ticket.duplicate_of:
         return {"duplicate_of": ticket.duplicate_of}
-    urls = {part.number: part.url for part in ticket.parts}
-    completed, number, buffer = [], 1, bytearray()
-    async with httpx.AsyncClient(timeout=120) as storage:
-        async def send(chunk: bytes) -> None:
-            nonlocal number
-            if number not in urls:
-                raise HTTPException(400, "the body is longer than its Content-Length")
-            answer = await storage.put(urls[number], content=bytes(chunk))
-            if answer.status_code != 200:
-                raise HTTPException(502, f"storage refused part {number}: {answer.status_code}")
-            completed.append(pb.CompletedPart(number=number, etag=answer.headers.get("etag", "").strip('"')))
-            number += 1
+    body = request.stream().__aiter__()
+    leftover = b""  # the tail of a body chunk that belongs to the next part
 
-        async for chunk in request.stream():
-            buffer += chunk
-            while len(buffer) >= ticket.part_size:
-                await send(buffer[: ticket.part_size])
-                del buffer[: ticket.part_size]
-        if buffer:
-            await send(buffer)
+    async def part_body(size: int):  # type: ignore[no-untyped-def]
+        """Forwards exactly `size` bytes of the request body, as they arrive."""
+        nonlocal leftover
+        remaining = size
+        while remaining:
+            if not leftover:
+                try:
+                    leftover = await body.__anext__()
+                except StopAsyncIteration:
+                    raise HTTPException(400, "the body is shorter than its Content-Length") from None
+            piece, leftover = leftover[:remaining], leftover[remaining:]
+            remaining -= len(piece)
+            yield piece
+
+    completed = []
+    async with httpx.AsyncClient(timeout=120) as storage:
+        for part in ticket.parts:
+            answer = await storage.put(part.url, content=part_body(part.size_bytes),
+                                       headers={"Content-Length": str(part.size_bytes)})
+            if answer.status_code != 200:
+                raise HTTPException(502, f"storage refused part {part.number}: {answer.status_code}")
+            completed.append(pb.CompletedPart(number=part.number, etag=answer.headers.get("etag", "").strip('"')))
+    if leftover or any([chunk async for chunk in body]):
+        raise HTTPException(400, "the body is longer than its Content-Length")
     reply = await backends.media.CompleteUpload(
         pb.CompleteUploadRequest(asset_id=ticket.asset_id, parts=completed), metadata=me.metadata, timeout=300
     )

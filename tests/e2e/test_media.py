@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 
+from contracts.media.v1 import media_pb2
 from devmesh.client import Api
 from devmesh.mesh import Mesh
 from tests import media_clips
@@ -36,8 +39,24 @@ def review_item(admin: Api, asset_id: str) -> dict:
     return wait_until(find)
 
 
+async def referenceability_events(nats_url: str, asset_id: str) -> list[media_pb2.Referenceability]:
+    nc = await nats.connect(nats_url)
+    sub = await nc.jetstream().subscribe("media.asset.referenceability_changed", ordered_consumer=True)
+    found = []
+    while True:
+        try:
+            message = await sub.next_msg(timeout=1)
+        except nats.errors.TimeoutError:
+            break
+        change = media_pb2.ReferenceabilityChanged.FromString(message.data).referenceability
+        if change.asset_id == asset_id:
+            found.append(change)
+    await nc.close()
+    return found
+
+
 def test_a_compliant_video_is_remuxed_reviewed_played_and_becomes_referenceable(
-    clips: Path, teacher: Api, school: SchoolWorld
+    clips: Path, teacher: Api, school: SchoolWorld, mesh: Mesh
 ) -> None:
     asset = upload_file(teacher, media_clips.compliant_720p(clips))
     assert asset["state"] == "uploaded" and asset["format"] == "mp4" and asset["content_type"] == "video/mp4"
@@ -68,6 +87,9 @@ def test_a_compliant_video_is_remuxed_reviewed_played_and_becomes_referenceable(
     approved = wait_until(lambda: (a := teacher.get(f"/media/assets/{asset['id']}"))["referenceable"] and a)
     assert approved["review_state"] == "approved"
     assert teacher.get(f"/media/assets/{asset['id']}/referenceability")["referenceable"] is True
+    # Other services learn it from the event as well.
+    changes = asyncio.run(referenceability_events(mesh.nats_url, asset["id"]))
+    assert [c.referenceable for c in changes] == [True]
 
 
 def test_a_non_compliant_video_is_transcoded_without_upscaling_and_a_rejection_keeps_its_reason(
