@@ -101,17 +101,6 @@ class BlobStore:
     async def size(self, key: str) -> int:
         return (await asyncio.to_thread(self.client.stat_object, self.bucket, key)).size or 0
 
-    async def head(self, key: str, length: int) -> bytes:
-        def read() -> bytes:
-            response = self.client.get_object(self.bucket, key, offset=0, length=length)
-            try:
-                return response.read()
-            finally:
-                response.close()
-                response.release_conn()
-
-        return await asyncio.to_thread(read)
-
     async def sha256(self, key: str) -> str:
         def digest() -> str:
             hasher = hashlib.sha256()
@@ -149,9 +138,11 @@ class BlobStore:
             self.client.put_object, self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
         )
 
-    async def get_bytes(self, key: str) -> bytes:
+    async def get_bytes(self, key: str, length: int = 0) -> bytes:
+        """The object, or its first `length` bytes; for small reads only."""
+
         def read() -> bytes:
-            response = self.client.get_object(self.bucket, key)
+            response = self.client.get_object(self.bucket, key, offset=0, length=length)
             try:
                 return response.read()
             finally:

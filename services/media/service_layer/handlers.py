@@ -202,7 +202,7 @@ class MediaHandlers:
         size = await self.store.size(asset.source_key)
         if size != asset.size_bytes:
             return f"the upload has {size} bytes, not the {asset.size_bytes} announced", None, ""
-        detected = filetypes.detect(await self.store.head(asset.source_key, HEAD_BYTES), asset.filename)
+        detected = filetypes.detect(await self.store.get_bytes(asset.source_key, HEAD_BYTES), asset.filename)
         if detected is None:
             return "the content is not an allowed type (video, subtitles, documents, images, audio)", None, ""
         if asset.kind == "course_video" and detected.category != "video":
