@@ -82,6 +82,8 @@ def test_a_compliant_video_is_remuxed_reviewed_played_and_becomes_referenceable(
                                     headers={"Authorization": f"Bearer {school.admin.token}"}).text
     segment = next(line for line in variant.splitlines() if line.startswith("http"))
     assert httpx.get(segment, timeout=30).status_code == 200
+    init = next(line for line in variant.splitlines() if line.startswith("#EXT-X-MAP:")).split('URI="')[1][:-1]
+    assert init.startswith("http") and httpx.get(init, timeout=30).content[4:8] == b"ftyp"
 
     school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "approve"})
     approved = wait_until(lambda: (a := teacher.get(f"/media/assets/{asset['id']}"))["referenceable"] and a)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from services.media.domain.rules import Review, State
 OWNER = "media"
 KIND_MEDIA_ASSET = "media_asset"
 HEAD_BYTES = 8192
+HLS_MAP_URI = re.compile(r'URI="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -281,12 +283,19 @@ class MediaHandlers:
             raise NotFound("no such playlist")
         folder = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
         text = (await self.store.get_bytes(f"{asset.rendition_prefix}/hls/{name}")).decode()
+
+        def signed(uri: str) -> str:
+            key = f"{asset.rendition_prefix}/hls/{folder}{uri}"
+            return self.store.presign_get(key, self.config.playback_url_expiry)
+
         lines = []
         for line in text.splitlines():
-            if line and not line.startswith("#") and not line.endswith(".m3u8"):
-                # Segments are fetched straight from storage with a URL that expires.
-                key = f"{asset.rendition_prefix}/hls/{folder}{line}"
-                line = self.store.presign_get(key, self.config.playback_url_expiry)
+            # Segments and the fMP4 init segment come straight from storage, by URLs that expire;
+            # variant playlists stay relative, so the player asks the gateway for them.
+            if line.startswith("#EXT-X-MAP:"):
+                line = HLS_MAP_URI.sub(lambda match: f'URI="{signed(match.group(1))}"', line)
+            elif line and not line.startswith("#") and not line.endswith(".m3u8"):
+                line = signed(line)
             lines.append(line)
         return "\n".join(lines) + "\n"
 
