@@ -64,12 +64,13 @@ async def build() -> tuple[ServiceHost, Runtime]:
     ])
     interval = float(runtime.settings.env("CLEANUP_INTERVAL_SECONDS", "3600"))
 
-    async def clean_up_abandoned_uploads() -> None:
+    async def clean_up() -> None:
         while True:
             await handlers.clean_abandoned_uploads()
+            await handlers.fail_stalled_jobs()
             await asyncio.sleep(interval)
 
-    host.workers.append(clean_up_abandoned_uploads)
+    host.workers.append(clean_up)
     host.on_stop.append(identity.close)
     return host, runtime
 

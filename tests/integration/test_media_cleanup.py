@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import select
 
 from contracts.media.v1 import media_pb2
 from devmesh.mesh import Mesh
@@ -55,4 +56,27 @@ async def test_an_upload_left_unfinished_for_a_day_is_aborted_and_forgotten(mesh
     except Exception:
         still_there = False
     assert not still_there
+    await db.dispose()
+
+
+async def test_a_job_whose_worker_went_silent_fails_and_can_be_retried(mesh: Mesh, database_url) -> None:  # type: ignore[no-untyped-def]
+    from services.media.adapters.orm import Asset
+
+    url, schema = database_url
+    db = Database.from_url(url, schema)
+    await db.migrate(script_location("media"))
+    store = BlobStore(mesh.s3_endpoint, mesh.s3_access_key, mesh.s3_secret_key, bucket="cleanup-test")
+    clock = Clock()
+    handlers = MediaHandlers(db, store, MediaConfig(), clock=clock)
+    async with db.transaction() as session:
+        for state, minutes_ago in (("transcoding", 20), ("packaging", 5), ("uploaded", 600)):
+            session.add(Asset(id=state, owner_id="t1", school_id="s1", kind="course_video", filename="v.mp4",
+                              size_bytes=1, source_key=f"sources/s1/{state}", state=state, sha256="x" * 64,
+                              updated_at=clock.now - timedelta(minutes=minutes_ago)))
+    assert await handlers.fail_stalled_jobs() == 1
+    async with db.transaction() as session:
+        states = {a.id: (a.state, a.failure_reason) for a in await session.scalars(select(Asset))}
+    assert states["transcoding"][0] == "failed" and "retry" in states["transcoding"][1]
+    assert states["packaging"][0] == "packaging"  # still writing progress
+    assert states["uploaded"][0] == "uploaded"  # waiting in the queue is not stalling
     await db.dispose()

@@ -38,6 +38,9 @@ class MediaConfig:
     upload_url_expiry: timedelta = timedelta(hours=6)
     playback_url_expiry: timedelta = timedelta(hours=1)
     abandoned_after: timedelta = timedelta(days=1)
+    # A worker writes progress every second; a job silent this long has no worker any more
+    # (e.g. one killed on the job's last delivery), so the asset fails and can be retried.
+    stalled_after: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,17 @@ class MediaHandlers:
             asset.state, asset.progress, asset.failure_reason = State.UPLOADED, 0.0, ""
             await queue_for_processing(session, asset)
             return asset
+
+    async def fail_stalled_jobs(self) -> int:
+        cutoff = self.clock() - self.config.stalled_after
+        active = (State.PROBING, State.TRANSCODING, State.PACKAGING)
+        async with self.db.transaction() as session:
+            stalled = list(await session.scalars(
+                select(Asset).where(Asset.state.in_(active), Asset.updated_at < cutoff)))
+            for asset in stalled:
+                asset.state = State.FAILED
+                asset.failure_reason = "processing stopped without an answer from the worker; retry it"
+        return len(stalled)
 
     async def clean_abandoned_uploads(self) -> int:
         """Uploads left unfinished for longer than `abandoned_after` are aborted and forgotten."""
