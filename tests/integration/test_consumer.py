@@ -9,7 +9,7 @@ import nats
 from sqlalchemy import Column, MetaData, String, Table, func, select
 
 from contracts.review.v1 import review_pb2
-from servicekit.consumer import EventConsumer, EventMeta, Subscription
+from servicekit.consumer import EventConsumer, EventMeta, JobConsumer, Subscription
 from servicekit.db import Database
 from servicekit.messaging import EVENT_ID_HEADER, EVENT_TYPE_HEADER, ensure_stream
 from servicekit.outbox import messaging_tables
@@ -114,3 +114,37 @@ async def _no_pending(js, stream: str, durable: str) -> bool:  # type: ignore[no
     except nats.js.errors.NotFoundError:
         return False  # not subscribed yet
     return info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq > 0
+
+
+async def test_a_job_is_retried_with_backoff_and_given_up_after_its_last_delivery(nats_server: NatsServer) -> None:
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_stream(js, "REVIEW")
+    run = uuid.uuid4().hex[:8]
+    subject = f"review.item.decided.job{run}"
+    attempts: dict[str, list[int]] = {}
+    given_up: list[tuple[str, int, str]] = []
+
+    async def job(_session, event, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
+        attempts.setdefault(event.subject_id, []).append(meta.delivered)
+        if event.subject_id.startswith("flaky") and len(attempts[event.subject_id]) < 2:
+            raise RuntimeError("storage hiccup")
+        if event.subject_id.startswith("broken"):
+            raise RuntimeError("always fails")
+
+    async def give_up(event, meta: EventMeta, error: Exception) -> None:  # type: ignore[no-untyped-def]
+        given_up.append((event.subject_id, meta.delivered, str(error)))
+
+    spec = Subscription(durable=f"j{run}", stream="REVIEW", filter_subject=subject,
+                        handlers={review_pb2.ReviewDecided: job}, max_deliver=3, batch=1)
+    for subject_id in ("flaky", "broken"):
+        await publish(js, subject, str(uuid.uuid4()), subject_id)
+    task = asyncio.create_task(JobConsumer(js, spec, give_up=give_up).run())
+    try:
+        await eventually(lambda: _no_pending(js, spec.stream, spec.durable), within=30)
+    finally:
+        task.cancel()
+    assert attempts["flaky"] == [1, 2]
+    assert attempts["broken"] == [1, 2, 3]
+    assert given_up == [("broken", 3, "always fails")]
+    await nc.close()
