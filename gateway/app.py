@@ -15,12 +15,13 @@ from fastapi.responses import JSONResponse
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from starlette.exceptions import HTTPException
 
+from contracts.course.v1 import course_pb2_grpc
 from contracts.identity.v1 import identity_pb2_grpc
 from contracts.media.v1 import media_pb2_grpc
 from contracts.review.v1 import review_pb2_grpc
 from gateway import problems
 from gateway.limits import BodyLimitMiddleware
-from gateway.routes import accounts, media, reviews
+from gateway.routes import accounts, courses, media, reviews
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.config import MeshSettings
@@ -36,6 +37,7 @@ class Backends:
     identity: identity_pb2_grpc.IdentityServiceStub
     review: review_pb2_grpc.ReviewServiceStub
     media: media_pb2_grpc.MediaServiceStub
+    course: course_pb2_grpc.CourseServiceStub
     verifier: TokenVerifier
 
     @classmethod
@@ -44,12 +46,14 @@ class Backends:
             "identity": channel(mesh.identity_addr),
             "review": channel(mesh.review_addr),
             "media": channel(mesh.media_addr),
+            "course": channel(mesh.course_addr),
         }
         return cls(
             channels=channels,
             identity=identity_pb2_grpc.IdentityServiceStub(channels["identity"]),
             review=review_pb2_grpc.ReviewServiceStub(channels["review"]),
             media=media_pb2_grpc.MediaServiceStub(channels["media"]),
+            course=course_pb2_grpc.CourseServiceStub(channels["course"]),
             verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
         )
 
@@ -89,6 +93,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(media.router, prefix=API_PREFIX)
+    app.include_router(courses.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:

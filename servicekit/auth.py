@@ -48,6 +48,7 @@ class Caller:
 
 
 _current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
+_current_token: contextvars.ContextVar[str] = contextvars.ContextVar("token", default="")
 
 
 def current_caller() -> Caller | None:
@@ -61,12 +62,18 @@ def require_caller() -> Caller:
     return caller
 
 
-def bind_caller(caller: Caller | None) -> contextvars.Token:
-    return _current_caller.set(caller)
+def current_token() -> str:
+    """The caller's bearer token, forwarded when a service calls another on their behalf."""
+    return _current_token.get()
 
 
-def unbind_caller(token: contextvars.Token) -> None:
-    _current_caller.reset(token)
+def bind_caller(caller: Caller | None, token: str = "") -> tuple[contextvars.Token, contextvars.Token]:
+    return _current_caller.set(caller), _current_token.set(token)
+
+
+def unbind_caller(bound: tuple[contextvars.Token, contextvars.Token]) -> None:
+    _current_caller.reset(bound[0])
+    _current_token.reset(bound[1])
 
 
 class TokenVerifier:

@@ -32,6 +32,7 @@ class MeshSettings(BaseSettings):
     identity_addr: str = f"127.0.0.1:{DEFAULT_PORTS['identity']}"
     review_addr: str = f"127.0.0.1:{DEFAULT_PORTS['review']}"
     media_addr: str = f"127.0.0.1:{DEFAULT_PORTS['media']}"
+    course_addr: str = f"127.0.0.1:{DEFAULT_PORTS['course']}"
 
     @property
     def is_development(self) -> bool:

@@ -80,7 +80,7 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
                     raise errors.PermissionDenied(
                         "change your initial password first", reason="PASSWORD_CHANGE_REQUIRED"
                     )
-                bound = bind_caller(caller)
+                bound = bind_caller(caller, token or "")
                 try:
                     return await inner(request, context)
                 finally:

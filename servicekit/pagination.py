@@ -29,3 +29,13 @@ def page_window(page_size: int, page_token: str) -> tuple[int, int]:
 def next_page_token(offset: int, limit: int, total: int) -> str:
     following = offset + limit
     return base64.urlsafe_b64encode(f"o:{following}".encode()).decode() if following < total else ""
+
+
+async def fetch_page(session, statement, page_size: int, page_token: str) -> tuple[list, str, int]:  # type: ignore[no-untyped-def]
+    """Runs an ordered select for one page: (items, next_page_token, total)."""
+    from sqlalchemy import func, select
+
+    limit, offset = page_window(page_size, page_token)
+    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    items = list(await session.scalars(statement.limit(limit).offset(offset)))
+    return items, next_page_token(offset, limit, total), total

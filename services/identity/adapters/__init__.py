@@ -1,1 +1,1 @@
-"""Identity adapters: tables, signing keys, password hashing, spreadsheets."""
+"""Identity adapters: tables, signing keys, password hashing."""

@@ -27,6 +27,7 @@ from servicekit.errors import (
 from servicekit.outbox import emit
 from servicekit.pagination import next_page_token, page_window
 from servicekit.reviews import ScopeType, request_review
+from servicekit.spreadsheets import read_rows
 from services.identity.adapters import credentials
 from services.identity.adapters.orm import (
     Province,
@@ -37,7 +38,6 @@ from services.identity.adapters.orm import (
     outbox,
 )
 from services.identity.adapters.signing import TokenSigner
-from services.identity.adapters.spreadsheets import read_rows
 from services.identity.domain import rules
 from services.identity.domain.importing import AccountRow, RowProblem, validate_rows
 from services.identity.domain.rules import ApplicationStatus, UserStatus

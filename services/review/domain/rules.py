@@ -11,6 +11,10 @@ KIND_SCOPES: dict[str, str] = {
     "teacher_registration": ScopeType.SCHOOL,
     "school_application": ScopeType.PLATFORM,
     "media_asset": ScopeType.SCHOOL,
+    "registry_entry": ScopeType.CENTER,
+    "registry_change": ScopeType.CENTER,
+    "course_run": ScopeType.SCHOOL,
+    "mooc_application": ScopeType.CENTER,
 }
 
 # Which admin role decides for which scope.

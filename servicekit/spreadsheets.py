@@ -1,4 +1,5 @@
-"""Reading account lists from CSV (UTF-8 or GB18030, as Excel in China saves them) and XLSX."""
+"""Reading uploaded lists from CSV (UTF-8 or GB18030, as Excel in China saves them) and XLSX,
+and writing XLSX templates."""
 
 from __future__ import annotations
 
@@ -61,3 +62,16 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # numbers typed into Excel come back as floats
     return str(value).strip()
+
+
+def xlsx_template(headers: list[str], example: list[str]) -> bytes:
+    """A one-sheet workbook with the header row and one example row."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    sheet.append(example)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,273 @@
+"""Courses: the MOOC registry, terms, parent courses, materials, teaching plans, runs, SPOC→MOOC."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from contracts.course.v1 import course_pb2 as pb
+from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
+
+router = APIRouter(tags=["courses"])
+CourseKind = Literal["mooc", "spoc_independent", "spoc_synchronous", "spoc_asynchronous"]
+
+
+class RegistryEntryBody(BaseModel):
+    name: str = Field(max_length=100)
+    leader_name: str = Field(max_length=100)
+
+
+class RegistryChangeBody(RegistryEntryBody):
+    reason: str = Field(max_length=2000)
+
+
+class TermBody(BaseModel):
+    code: str = Field(max_length=20, description="e.g. 2027-spring")
+    name: str = Field(max_length=50)
+    starts_on: str = Field(max_length=10, description="YYYY-MM-DD")
+    ends_on: str = Field(max_length=10)
+
+
+class CourseBody(BaseModel):
+    kind: CourseKind
+    name: str = Field(max_length=100)
+    category: str = Field(max_length=50)
+    registry_entry_id: str = Field("", max_length=36, description="MOOC: the approved registry entry")
+    source_run_id: str = Field("", max_length=36, description="synchronous/asynchronous SPOC: the MOOC run")
+
+
+class CourseUpdateBody(BaseModel):
+    name: str = Field("", max_length=100)
+    category: str = Field("", max_length=50)
+    cover_asset_id: str = Field("", max_length=36)
+    online_credits: float | None = None
+    total_credits: float | None = None
+    overview: dict[str, str] = Field(default_factory=dict, description="text under the fixed headings")
+
+
+class MaterialBody(BaseModel):
+    asset_id: str = Field(max_length=36)
+    title: str = Field("", max_length=255)
+
+
+class PlanNodeBody(BaseModel):
+    kind: Literal["chapter", "section", "unit"]
+    title: str = Field(max_length=100)
+    parent_id: str = Field("", max_length=36)
+    resource_id: str = Field("", max_length=36, description="units: a ready, approved media asset")
+
+
+class PlanNodeUpdateBody(BaseModel):
+    title: str = Field("", max_length=100)
+    resource_id: str = Field("", max_length=36)
+
+
+class MoveBody(BaseModel):
+    direction: Literal["up", "down"]
+    new_parent_id: str = Field("", max_length=36, description="refused unless empty or the current parent")
+
+
+class RunBody(BaseModel):
+    term_code: str = Field(max_length=20)
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(max_length=2000)
+
+
+async def _call(backends, method: str, request, me) -> Any:  # type: ignore[no-untyped-def]
+    return await getattr(backends.course, method)(request, metadata=me.metadata, timeout=TIMEOUT)
+
+
+# ---- the MOOC registry -------------------------------------------------------------------
+
+@router.post("/registry", status_code=201)
+async def create_registry_entry(body: RegistryEntryBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A school admin files a course (name + leader); the provincial center reviews it."""
+    return as_json(await _call(backends, "CreateRegistryEntry", pb.CreateRegistryEntryRequest(**body.model_dump()), me))
+
+
+@router.get("/registry")
+async def list_registry(backends: Backends, me: SignedIn, paging: Paging, status: str = "",
+                        query: str = "") -> dict[str, Any]:
+    reply = await _call(backends, "ListRegistryEntries", pb.ListRegistryEntriesRequest(
+        status=status, query=query, page_size=paging.page_size, page_token=paging.page_token), me)
+    return page_json(list(reply.entries), reply.next_page_token, reply.total)
+
+
+@router.get("/registry/template")
+async def registry_template(backends: Backends, me: SignedIn) -> Response:
+    """The XLSX import template."""
+    reply = await _call(backends, "GetRegistryTemplate", pb.GetRegistryTemplateRequest(), me)
+    return Response(reply.content, media_type=reply.content_type,
+                    headers={"Content-Disposition": "attachment; filename*=UTF-8''registry-template.xlsx"})
+
+
+@router.post("/registry/imports")
+async def import_registry(backends: Backends, me: SignedIn,
+                          file: Annotated[UploadFile, File(description="the filled-in template (XLSX or CSV)")]
+                          ) -> dict[str, Any]:
+    """Every bad row is listed with its line; a file with bad rows files nothing."""
+    request = pb.ImportRegistryEntriesRequest(filename=file.filename or "", content=await file.read())
+    return as_json(await _call(backends, "ImportRegistryEntries", request, me))
+
+
+@router.get("/registry/{entry_id}")
+async def get_registry_entry(entry_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The entry with the history of its change requests."""
+    return as_json(await _call(backends, "GetRegistryEntry", pb.GetRegistryEntryRequest(id=entry_id), me))
+
+
+@router.post("/registry/{entry_id}/change-requests", status_code=201)
+async def request_registry_change(entry_id: str, body: RegistryChangeBody, backends: Backends,
+                                  me: SignedIn) -> dict[str, Any]:
+    """Change a registered course's name or leader; the center reviews it."""
+    request = pb.RequestRegistryChangeRequest(entry_id=entry_id, **body.model_dump())
+    return as_json(await _call(backends, "RequestRegistryChange", request, me))
+
+
+# ---- the term calendar ---------------------------------------------------------------------
+
+@router.post("/terms", status_code=201)
+async def create_term(body: TermBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The provincial center maintains the term calendar."""
+    return as_json(await _call(backends, "CreateTerm", pb.CreateTermRequest(**body.model_dump()), me))
+
+
+@router.get("/terms")
+async def list_terms(backends: Backends, me: SignedIn) -> dict[str, Any]:
+    reply = await _call(backends, "ListTerms", pb.ListTermsRequest(), me)
+    return {"items": [as_json(t) for t in reply.terms], "next_page_token": "", "total": len(reply.terms)}
+
+
+# ---- parent courses --------------------------------------------------------------------------
+
+@router.post("/courses", status_code=201)
+async def create_course(body: CourseBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A teacher creates a parent course and leads it. A MOOC must match an approved registry entry."""
+    return as_json(await _call(backends, "CreateCourse", pb.CreateCourseRequest(**body.model_dump()), me))
+
+
+@router.get("/courses")
+async def list_courses(backends: Backends, me: SignedIn, paging: Paging, kind: str = "",
+                       query: str = "") -> dict[str, Any]:
+    """A teacher's courses, or (school admins) the school's, with runs, classes and usage."""
+    reply = await _call(backends, "ListCourses", pb.ListCoursesRequest(
+        kind=kind, query=query, page_size=paging.page_size, page_token=paging.page_token), me)
+    return page_json(list(reply.courses), reply.next_page_token, reply.total)
+
+
+@router.get("/courses/{course_id}")
+async def get_course(course_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    return as_json(await _call(backends, "GetCourse", pb.GetCourseRequest(id=course_id), me))
+
+
+@router.patch("/courses/{course_id}")
+async def update_course(course_id: str, body: CourseUpdateBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Info, credits (checked against approved video minutes) and the overview's text."""
+    set_credits = body.online_credits is not None or body.total_credits is not None
+    request = pb.UpdateCourseRequest(
+        id=course_id, name=body.name, category=body.category, cover_asset_id=body.cover_asset_id,
+        online_credits=body.online_credits or 0.0, total_credits=body.total_credits or 0.0,
+        overview=body.overview, set_credits=set_credits)
+    return as_json(await _call(backends, "UpdateCourse", request, me))
+
+
+@router.post("/courses/{course_id}/materials", status_code=201)
+async def add_material(course_id: str, body: MaterialBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    request = pb.AddMaterialRequest(course_id=course_id, asset_id=body.asset_id, title=body.title)
+    return as_json(await _call(backends, "AddMaterial", request, me))
+
+
+@router.delete("/courses/{course_id}/materials/{asset_id}")
+async def remove_material(course_id: str, asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    return as_json(await _call(backends, "RemoveMaterial",
+                               pb.RemoveMaterialRequest(course_id=course_id, asset_id=asset_id), me))
+
+
+@router.post("/courses/{course_id}/mooc-application", status_code=201)
+async def apply_for_mooc(course_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """An independent SPOC with ≥ 240 approved video minutes and ≥ 1 run applies to become a MOOC."""
+    return as_json(await _call(backends, "ApplyForMooc", pb.ApplyForMoocRequest(course_id=course_id), me))
+
+
+@router.get("/mooc-applications")
+async def list_mooc_applications(backends: Backends, me: SignedIn, paging: Paging, status: str = "") -> dict[str, Any]:
+    """A school admin's view of the school's SPOC→MOOC applications."""
+    reply = await _call(backends, "ListMoocApplications", pb.ListMoocApplicationsRequest(
+        status=status, page_size=paging.page_size, page_token=paging.page_token), me)
+    return page_json(list(reply.applications), reply.next_page_token, reply.total)
+
+
+# ---- teaching plans (the course's, or a run's with ?run_id=) ------------------------------------
+
+@router.get("/courses/{course_id}/plan")
+async def get_plan(course_id: str, backends: Backends, me: SignedIn, run_id: str = "") -> dict[str, Any]:
+    """The plan, depth first, with video minutes per chapter and for the course."""
+    return as_json(await _call(backends, "GetPlan", pb.GetPlanRequest(course_id=course_id, run_id=run_id), me))
+
+
+@router.post("/courses/{course_id}/plan/nodes", status_code=201)
+async def add_plan_node(course_id: str, body: PlanNodeBody, backends: Backends, me: SignedIn,
+                        run_id: str = "") -> dict[str, Any]:
+    request = pb.AddPlanNodeRequest(course_id=course_id, run_id=run_id, **body.model_dump())
+    return as_json(await _call(backends, "AddPlanNode", request, me))
+
+
+@router.patch("/courses/{course_id}/plan/nodes/{node_id}")
+async def update_plan_node(course_id: str, node_id: str, body: PlanNodeUpdateBody, backends: Backends,
+                           me: SignedIn, run_id: str = "") -> dict[str, Any]:
+    """Rename a node, or re-point a unit to another resource."""
+    request = pb.UpdatePlanNodeRequest(course_id=course_id, run_id=run_id, node_id=node_id, **body.model_dump())
+    return as_json(await _call(backends, "UpdatePlanNode", request, me))
+
+
+@router.post("/courses/{course_id}/plan/nodes/{node_id}/move")
+async def move_plan_node(course_id: str, node_id: str, body: MoveBody, backends: Backends, me: SignedIn,
+                         run_id: str = "") -> dict[str, Any]:
+    """Up or down among its siblings; moving to another parent is refused."""
+    request = pb.MovePlanNodeRequest(course_id=course_id, run_id=run_id, node_id=node_id, **body.model_dump())
+    return as_json(await _call(backends, "MovePlanNode", request, me))
+
+
+@router.delete("/courses/{course_id}/plan/nodes/{node_id}")
+async def delete_plan_node(course_id: str, node_id: str, backends: Backends, me: SignedIn, run_id: str = "",
+                           recursive: bool = False) -> dict[str, Any]:
+    """A node with children is deleted only with recursive=true."""
+    request = pb.DeletePlanNodeRequest(course_id=course_id, run_id=run_id, node_id=node_id, recursive=recursive)
+    return as_json(await _call(backends, "DeletePlanNode", request, me))
+
+
+# ---- runs ------------------------------------------------------------------------------------------
+
+@router.post("/courses/{course_id}/runs", status_code=201)
+async def open_run(course_id: str, body: RunBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Copies the parent's info, materials and plan (or the previous run's) and makes a public class."""
+    return as_json(await _call(backends, "OpenRun", pb.OpenRunRequest(course_id=course_id, term_code=body.term_code),
+                               me))
+
+
+@router.get("/courses/{course_id}/runs")
+async def list_runs(course_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    reply = await _call(backends, "ListRuns", pb.ListRunsRequest(course_id=course_id), me)
+    return {"items": [as_json(r) for r in reply.runs], "next_page_token": "", "total": len(reply.runs)}
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    return as_json(await _call(backends, "GetRun", pb.GetRunRequest(id=run_id), me))
+
+
+@router.post("/runs/{run_id}/publish")
+async def publish_run(run_id: str, body: RunBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Asks for the term and sends the run to the school admin for review."""
+    return as_json(await _call(backends, "PublishRun", pb.PublishRunRequest(id=run_id, term_code=body.term_code), me))
+
+
+@router.post("/runs/{run_id}/take-down")
+async def take_down_run(run_id: str, body: ReasonBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A school admin takes a published or running run down, with a reason."""
+    return as_json(await _call(backends, "TakeDownRun", pb.TakeDownRunRequest(id=run_id, reason=body.reason), me))

@@ -1,0 +1,1 @@
+"""The course service: MOOC registry, parent courses, teaching plans, runs, teams, classes."""

@@ -1,0 +1,169 @@
+"""The course service's tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from servicekit.clock import utcnow
+from servicekit.db import TYPE_ANNOTATION_MAP, new_id
+from servicekit.outbox import messaging_tables
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+    type_annotation_map = {**TYPE_ANNOTATION_MAP, date: Date}
+
+
+outbox, inbox = messaging_tables(Base.metadata)
+
+
+class RegistryEntry(Base):
+    """A course filed in the MOOC registry (MOOC课程库) for provincial quality status."""
+
+    __tablename__ = "registry_entries"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(String(36), index=True)
+    province_code: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    leader_name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changes: Mapped[list[RegistryChange]] = relationship(
+        order_by="RegistryChange.requested_at", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class RegistryChange(Base):
+    """A change request for a registered course's name or leader; kept as the entry's history."""
+
+    __tablename__ = "registry_changes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("registry_entries.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    leader_name: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(36))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class Term(Base):
+    """The provincial center's term calendar."""
+
+    __tablename__ = "terms"
+    province_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+
+
+class Course(Base):
+    """A parent course (母课)."""
+
+    __tablename__ = "courses"
+    __table_args__ = (Index("ix_courses_school_kind", "school_id", "kind"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(50))
+    leader_id: Mapped[str] = mapped_column(String(36), index=True)
+    leader_name: Mapped[str] = mapped_column(String(100))
+    registry_entry_id: Mapped[str] = mapped_column(String(36), default="")
+    source_run_id: Mapped[str] = mapped_column(String(36), default="")
+    cover_asset_id: Mapped[str] = mapped_column(String(36), default="")
+    online_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    total_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    overview_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Material(Base):
+    """A media asset the course (run_id empty) or one of its runs uses; references, not copies."""
+
+    __tablename__ = "materials"
+    __table_args__ = (UniqueConstraint("course_id", "run_id", "asset_id", name="uq_materials_asset"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    run_id: Mapped[str] = mapped_column(String(36), default="")
+    asset_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanNode(Base):
+    """A teaching plan node of a course (run_id empty) or of a run's own copy."""
+
+    __tablename__ = "plan_nodes"
+    __table_args__ = (Index("ix_plan_nodes_owner", "course_id", "run_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"))
+    run_id: Mapped[str] = mapped_column(String(36), default="")
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    resource_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    resource_kind: Mapped[str] = mapped_column(String(30), default="")
+    resource_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    resource_usable: Mapped[bool] = mapped_column(Boolean, default=False)  # ready and approved, as media says
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Run(Base):
+    """One term's offering of a course (子课), with its own copy of info and plan."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("course_id", "number", name="uq_runs_course_number"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    school_id: Mapped[str] = mapped_column(String(36), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    term_code: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(100))
+    overview_json: Mapped[str] = mapped_column(Text)
+    online_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    total_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    copied_from_run_id: Mapped[str] = mapped_column(String(36), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CourseClass(Base):
+    __tablename__ = "classes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    school_id: Mapped[str] = mapped_column(String(36))
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MoocApplication(Base):
+    """An independent SPOC's application to become a MOOC."""
+
+    __tablename__ = "mooc_applications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    school_id: Mapped[str] = mapped_column(String(36), index=True)
+    approved_video_minutes: Mapped[float] = mapped_column(Float)
+    run_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    submitted_by: Mapped[str] = mapped_column(String(36))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]

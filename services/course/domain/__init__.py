@@ -1,0 +1,1 @@
+"""Course domain: plain rules for teaching plans, parent courses and runs; no I/O."""

@@ -1,0 +1,241 @@
+"""Parent courses (母课): kinds, the MOOC registry match, online credits, the overview, SPOC→MOOC, update ratio."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from servicekit.errors import FailedPrecondition, InvalidArgument
+
+MOOC = "mooc"
+SPOC_INDEPENDENT = "spoc_independent"
+SPOC_SYNCHRONOUS = "spoc_synchronous"
+SPOC_ASYNCHRONOUS = "spoc_asynchronous"
+COURSE_KINDS = (MOOC, SPOC_INDEPENDENT, SPOC_SYNCHRONOUS, SPOC_ASYNCHRONOUS)
+SPOC_KINDS = (SPOC_INDEPENDENT, SPOC_SYNCHRONOUS, SPOC_ASYNCHRONOUS)
+
+MAX_NAME_LENGTH = 100
+MAX_CATEGORY_LENGTH = 50
+
+
+def check_kind(kind: str) -> str:
+    if kind not in COURSE_KINDS:
+        raise InvalidArgument(
+            f"unknown course kind {kind!r}; use one of {', '.join(COURSE_KINDS)}", reason="UNKNOWN_COURSE_KIND"
+        )
+    return kind
+
+
+def check_course_fields(name: str, category: str) -> tuple[str, str]:
+    """Return the stripped name and category; the name has 1–100 characters, the category 1–50."""
+    cleaned_name = (name or "").strip()
+    cleaned_category = (category or "").strip()
+    if not 1 <= len(cleaned_name) <= MAX_NAME_LENGTH:
+        raise InvalidArgument(
+            f"a course name has 1 to {MAX_NAME_LENGTH} characters; this one has {len(cleaned_name)}",
+            reason="BAD_COURSE_NAME",
+        )
+    if not 1 <= len(cleaned_category) <= MAX_CATEGORY_LENGTH:
+        raise InvalidArgument(
+            f"a course category has 1 to {MAX_CATEGORY_LENGTH} characters; this one has {len(cleaned_category)}",
+            reason="BAD_COURSE_CATEGORY",
+        )
+    return cleaned_name, cleaned_category
+
+
+# --- MOOC registry -------------------------------------------------------------------------------
+
+
+def _comparable(text: str) -> str:
+    # NFKC folds full-width letters and the ideographic space to their half-width forms.
+    folded = unicodedata.normalize("NFKC", text or "")
+    return " ".join(folded.split()).casefold()
+
+
+def check_registry_match(name: str, leader_name: str, entry_id: str, entry_name: str, entry_leader_name: str) -> None:
+    """A MOOC parent course's name and leader must match its approved registry entry."""
+    differences = []
+    if _comparable(name) != _comparable(entry_name):
+        differences.append(
+            f"the course name differs from the registry entry: {name.strip()!r} vs {entry_name.strip()!r}"
+        )
+    if _comparable(leader_name) != _comparable(entry_leader_name):
+        differences.append(
+            "the course leader differs from the registry entry: "
+            f"{leader_name.strip()!r} vs {entry_leader_name.strip()!r}"
+        )
+    if differences:
+        raise FailedPrecondition(
+            "; ".join(differences)
+            + f"; to fix it, file a change request for the registry entry (POST /api/v1/registry/{entry_id}"
+            "/change-requests) and wait for the provincial center's approval",
+            reason="REGISTRY_MISMATCH",
+        )
+
+
+def check_editable(kind: str) -> None:
+    """A synchronous SPOC is a read-only view of a running MOOC run."""
+    check_kind(kind)
+    if kind == SPOC_SYNCHRONOUS:
+        raise FailedPrecondition(
+            "a synchronous SPOC follows its MOOC run and cannot be edited; "
+            "create an independent SPOC, or an asynchronous SPOC from an ended run, to change content",
+            reason="READ_ONLY_SPOC",
+        )
+
+
+# --- online credits ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    name: str
+    minutes_per_credit: float
+    min_class_hours_per_credit: float | None
+
+
+CREDIT_POLICIES: dict[str, CreditPolicy] = {
+    "zhejiang": CreditPolicy("zhejiang", 240, None),
+    "changsha": CreditPolicy("changsha", 120, 16),
+}
+CREDIT_POLICY_BY_PROVINCE: dict[str, str] = {"33": "zhejiang", "43": "changsha"}
+DEFAULT_CREDIT_POLICY = "zhejiang"
+MAX_TOTAL_CREDITS = 20
+
+
+def credit_policy_for_province(code: str) -> CreditPolicy:
+    """The credit policy of a province (by its two-digit code); Zhejiang's when the province has none."""
+    return CREDIT_POLICIES[CREDIT_POLICY_BY_PROVINCE.get((code or "").strip(), DEFAULT_CREDIT_POLICY)]
+
+
+def missing_video_minutes(policy: CreditPolicy, online_credits: float, approved_video_minutes: float) -> float:
+    """How many more minutes of approved video the online credits need (0 when there are enough)."""
+    return max(0.0, online_credits * policy.minutes_per_credit - approved_video_minutes)
+
+
+def missing_class_hours(policy: CreditPolicy, online_credits: float, class_hours: float) -> float:
+    """How many more class hours the online credits need under policies that count them (else 0)."""
+    if policy.min_class_hours_per_credit is None:
+        return 0.0
+    return max(0.0, online_credits * policy.min_class_hours_per_credit - class_hours)
+
+
+def _check_credit_figure(label: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidArgument(f"{label} must be a number", reason="BAD_CREDITS")
+    if value < 0:
+        raise InvalidArgument(f"{label} cannot be negative; got {value:g}", reason="BAD_CREDITS")
+    if abs(value * 10 - round(value * 10)) > 1e-6:
+        raise InvalidArgument(f"{label} has at most one decimal place; got {value:g}", reason="BAD_CREDITS")
+
+
+def check_online_credits(online_credits: float, total_credits: float) -> None:
+    _check_credit_figure("online credits", online_credits)
+    _check_credit_figure("total credits", total_credits)
+    if total_credits > MAX_TOTAL_CREDITS:
+        raise InvalidArgument(
+            f"a course has at most {MAX_TOTAL_CREDITS} credits; got {total_credits:g}", reason="BAD_CREDITS"
+        )
+    if online_credits > total_credits:
+        raise InvalidArgument(
+            f"online credits ({online_credits:g}) cannot exceed the total credits ({total_credits:g})",
+            reason="BAD_CREDITS",
+        )
+
+
+# --- overview (课程概述) -----------------------------------------------------------------------------
+
+OVERVIEW_HEADINGS = ("课程简介", "课程目标", "课程大纲", "预备知识", "参考资料", "考核方式", "常见问题")
+MAX_OVERVIEW_TEXT = 5000
+
+
+def blank_overview() -> dict[str, str]:
+    return {heading: "" for heading in OVERVIEW_HEADINGS}
+
+
+def updated_overview(current: Mapping[str, str], changes: Mapping[str, str]) -> dict[str, str]:
+    """The overview with the changed texts; headings are fixed and always all present, in template order."""
+    unknown = [heading for heading in changes if heading not in OVERVIEW_HEADINGS]
+    if unknown:
+        raise InvalidArgument(
+            f"unknown overview heading {unknown[0]!r}; the headings are fixed: {', '.join(OVERVIEW_HEADINGS)}",
+            reason="UNKNOWN_OVERVIEW_HEADING",
+        )
+    for heading, text in changes.items():
+        if not isinstance(text, str):
+            raise InvalidArgument(f"the text under {heading!r} must be a string", reason="BAD_OVERVIEW_TEXT")
+        if len(text) > MAX_OVERVIEW_TEXT:
+            raise InvalidArgument(
+                f"the text under {heading!r} has at most {MAX_OVERVIEW_TEXT} characters; this one has {len(text)}",
+                reason="OVERVIEW_TEXT_TOO_LONG",
+            )
+    return {heading: changes.get(heading, current.get(heading, "")) for heading in OVERVIEW_HEADINGS}
+
+
+# --- SPOC → MOOC application ---------------------------------------------------------------------
+
+MIN_APPLICATION_VIDEO_MINUTES = 240
+MIN_APPLICATION_RUNS = 1
+
+
+def spoc_may_apply_for_mooc(kind: str, approved_video_minutes: float, run_count: int) -> None:
+    """Only an independent SPOC with enough approved video and at least one run may apply to become a MOOC."""
+    check_kind(kind)
+    if kind == MOOC:
+        raise FailedPrecondition("this course is already a MOOC", reason="ALREADY_MOOC")
+    if kind == SPOC_SYNCHRONOUS:
+        raise FailedPrecondition(
+            "a synchronous SPOC follows another school's MOOC run and cannot apply for MOOC status; "
+            "only an independent SPOC can",
+            reason="NOT_INDEPENDENT_SPOC",
+        )
+    if kind == SPOC_ASYNCHRONOUS:
+        raise FailedPrecondition(
+            "an asynchronous SPOC is a copy of a MOOC run and cannot apply for MOOC status; "
+            "only an independent SPOC can",
+            reason="NOT_INDEPENDENT_SPOC",
+        )
+    shortfalls = []
+    if approved_video_minutes < MIN_APPLICATION_VIDEO_MINUTES:
+        shortfalls.append(
+            f"needs {MIN_APPLICATION_VIDEO_MINUTES} minutes of approved video; it has {approved_video_minutes:g}"
+        )
+    if run_count < MIN_APPLICATION_RUNS:
+        shortfalls.append(f"needs at least {MIN_APPLICATION_RUNS} run; it has {run_count}")
+    if shortfalls:
+        raise FailedPrecondition(
+            "the SPOC cannot apply for MOOC status yet: " + "; ".join(shortfalls), reason="APPLICATION_NOT_READY"
+        )
+
+
+# --- yearly resource update ratio -----------------------------------------------------------------
+
+UPDATE_RATIO_TARGET = (0.05, 0.10)
+SCHOOL_YEAR_START_MONTH = 9
+
+
+def school_year_bounds(when: datetime) -> tuple[datetime, datetime]:
+    """The school year holding `when`: from 1 September to the next 1 September, in `when`'s time zone."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InvalidArgument("the date must carry a time zone", reason="NAIVE_DATETIME")
+    year = when.year if when.month >= SCHOOL_YEAR_START_MONTH else when.year - 1
+    start = datetime(year, SCHOOL_YEAR_START_MONTH, 1, tzinfo=when.tzinfo)
+    return start, start.replace(year=year + 1)
+
+
+def resource_update_ratio(resources: Sequence[tuple[str, datetime]], year_start: datetime, year_end: datetime) -> float:
+    """The share of current resources added within [year_start, year_end); 0.0 when there are none."""
+    if year_end <= year_start:
+        raise InvalidArgument("the year must end after it starts", reason="BAD_PERIOD")
+    added_at: dict[str, datetime] = {}
+    for resource_id, when in resources:
+        # A resource listed twice (plan and materials) counts once, from its first addition.
+        if resource_id not in added_at or when < added_at[resource_id]:
+            added_at[resource_id] = when
+    if not added_at:
+        return 0.0
+    fresh = sum(1 for when in added_at.values() if year_start <= when < year_end)
+    return fresh / len(added_at)

@@ -1,0 +1,205 @@
+"""Translates course.v1 requests into handler calls."""
+
+from __future__ import annotations
+
+import json
+
+from contracts.course.v1 import course_pb2 as pb
+from contracts.course.v1 import course_pb2_grpc
+from servicekit.auth import require_caller
+from services.course.adapters.orm import Course, RegistryEntry, Run, Term
+from services.course.domain import courses as rules
+from services.course.service_layer.courses import CourseHandlers, PlanView
+from services.course.service_layer.registry import RegistryHandlers
+
+SERVICE = "course.v1.CourseService"
+
+
+def _time(field, value) -> None:  # type: ignore[no-untyped-def]
+    if value is not None:
+        field.FromDatetime(value)
+
+
+def entry_message(entry: RegistryEntry) -> pb.RegistryEntry:
+    message = pb.RegistryEntry(id=entry.id, school_id=entry.school_id, province_code=entry.province_code,
+                               name=entry.name, leader_name=entry.leader_name, status=entry.status,
+                               rejection_reason=entry.rejection_reason)
+    _time(message.created_at, entry.created_at)
+    for change in entry.changes:
+        added = message.changes.add(id=change.id, name=change.name, leader_name=change.leader_name,
+                                    reason=change.reason, status=change.status,
+                                    decision_reason=change.decision_reason)
+        _time(added.requested_at, change.requested_at)
+        _time(added.decided_at, change.decided_at)
+    return message
+
+
+def term_message(term: Term) -> pb.Term:
+    return pb.Term(code=term.code, name=term.name, starts_on=term.starts_on.isoformat(),
+                   ends_on=term.ends_on.isoformat(), province_code=term.province_code)
+
+
+def course_message(course: Course, figures: dict) -> pb.Course:
+    message = pb.Course(
+        id=course.id, school_id=course.school_id, kind=course.kind, name=course.name, category=course.category,
+        leader_id=course.leader_id, leader_name=course.leader_name, registry_entry_id=course.registry_entry_id,
+        source_run_id=course.source_run_id, cover_asset_id=course.cover_asset_id,
+        online_credits=course.online_credits, total_credits=course.total_credits,
+        overview=json.loads(course.overview_json), overview_headings=rules.OVERVIEW_HEADINGS,
+        approved_video_minutes=figures["approved_video_minutes"],
+        missing_video_minutes=figures["missing_video_minutes"], credit_policy=figures["credit_policy"],
+        run_count=figures["run_count"], read_only=course.kind == rules.SPOC_SYNCHRONOUS,
+    )
+    for material in figures["materials"]:
+        added = message.materials.add(asset_id=material.asset_id, kind=material.kind, title=material.title)
+        _time(added.added_at, material.added_at)
+    _time(message.updated_at, course.updated_at)
+    return message
+
+
+def plan_message(view: PlanView) -> pb.Plan:
+    return pb.Plan(
+        course_id=view.course_id, run_id=view.run_id,
+        nodes=[pb.PlanNode(id=n.id, parent_id=n.parent_id or "", kind=n.kind, title=n.title, position=n.position,
+                           resource_id=n.resource_id or "", minutes=n.resource_minutes if n.resource_usable else 0.0,
+                           depth=depth) for n, depth in view.nodes],
+        chapter_minutes=view.chapter_minutes, total_minutes=view.total_minutes,
+    )
+
+
+def run_message(run: Run, course: Course, state: str, public_class_id: str) -> pb.Run:
+    message = pb.Run(id=run.id, course_id=run.course_id, number=run.number, term_code=run.term_code, state=state,
+                     reason=run.reason, public_class_id=public_class_id, copied_from_run_id=run.copied_from_run_id,
+                     school_id=run.school_id, course_name=course.name, course_kind=course.kind)
+    _time(message.created_at, run.created_at)
+    return message
+
+
+class CourseServicer(course_pb2_grpc.CourseServiceServicer):
+    def __init__(self, registry: RegistryHandlers, courses: CourseHandlers) -> None:
+        self.registry = registry
+        self.courses = courses
+
+    # registry and terms
+    async def CreateRegistryEntry(self, request, context):  # type: ignore[no-untyped-def]
+        return entry_message(await self.registry.create_entry(require_caller(), request.name, request.leader_name))
+
+    async def ImportRegistryEntries(self, request, context):  # type: ignore[no-untyped-def]
+        rows, created, problems = await self.registry.import_entries(require_caller(), request.filename,
+                                                                     request.content)
+        return pb.RegistryImportReport(rows=rows, created=created, imported=not problems,
+                                       errors=[pb.RowError(line=line, field=f, reason=r) for line, f, r in problems])
+
+    async def GetRegistryTemplate(self, request, context):  # type: ignore[no-untyped-def]
+        require_caller()
+        return pb.File(filename="MOOC课程库导入模板.xlsx", content=self.registry.template(),
+                       content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    async def ListRegistryEntries(self, request, context):  # type: ignore[no-untyped-def]
+        items, token, total = await self.registry.list_entries(require_caller(), request.status, request.query,
+                                                               request.page_size, request.page_token)
+        return pb.ListRegistryEntriesResponse(entries=[entry_message(e) for e in items], next_page_token=token,
+                                              total=total)
+
+    async def GetRegistryEntry(self, request, context):  # type: ignore[no-untyped-def]
+        return entry_message(await self.registry.get_entry(require_caller(), request.id))
+
+    async def RequestRegistryChange(self, request, context):  # type: ignore[no-untyped-def]
+        entry = await self.registry.request_change(require_caller(), request.entry_id, request.name,
+                                                   request.leader_name, request.reason)
+        return entry_message(entry)
+
+    async def CreateTerm(self, request, context):  # type: ignore[no-untyped-def]
+        term = await self.registry.create_term(require_caller(), request.code, request.name, request.starts_on,
+                                               request.ends_on)
+        return term_message(term)
+
+    async def ListTerms(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.ListTermsResponse(terms=[term_message(t) for t in await self.registry.list_terms(require_caller())])
+
+    # courses
+    async def CreateCourse(self, request, context):  # type: ignore[no-untyped-def]
+        course = await self.courses.create_course(require_caller(), request)
+        return course_message(*(await self.courses.get_course(require_caller(), course.id)))
+
+    async def GetCourse(self, request, context):  # type: ignore[no-untyped-def]
+        return course_message(*(await self.courses.get_course(require_caller(), request.id)))
+
+    async def UpdateCourse(self, request, context):  # type: ignore[no-untyped-def]
+        return course_message(*(await self.courses.update_course(require_caller(), request)))
+
+    async def ListCourses(self, request, context):  # type: ignore[no-untyped-def]
+        summaries, token, total = await self.courses.list_courses(
+            require_caller(), request.kind, request.query, request.page_size, request.page_token)
+        return pb.ListCoursesResponse(
+            courses=[pb.CourseSummary(course=course_message(course, usage), runs=usage["runs"],
+                                      classes=usage["classes"], students=usage["students"],
+                                      video_minutes=usage["approved_video_minutes"],
+                                      yearly_update_ratio=usage["yearly_update_ratio"],
+                                      latest_run_state=usage["latest_run_state"]) for course, usage in summaries],
+            next_page_token=token, total=total)
+
+    async def AddMaterial(self, request, context):  # type: ignore[no-untyped-def]
+        return course_message(*(await self.courses.add_material(require_caller(), request.course_id,
+                                                                request.asset_id, request.title)))
+
+    async def RemoveMaterial(self, request, context):  # type: ignore[no-untyped-def]
+        return course_message(*(await self.courses.remove_material(require_caller(), request.course_id,
+                                                                   request.asset_id)))
+
+    # plans
+    async def GetPlan(self, request, context):  # type: ignore[no-untyped-def]
+        return plan_message(await self.courses.get_plan(require_caller(), request.course_id, request.run_id))
+
+    async def AddPlanNode(self, request, context):  # type: ignore[no-untyped-def]
+        return plan_message(await self.courses.add_plan_node(require_caller(), request))
+
+    async def UpdatePlanNode(self, request, context):  # type: ignore[no-untyped-def]
+        return plan_message(await self.courses.update_plan_node(require_caller(), request))
+
+    async def MovePlanNode(self, request, context):  # type: ignore[no-untyped-def]
+        return plan_message(await self.courses.move_plan_node(require_caller(), request))
+
+    async def DeletePlanNode(self, request, context):  # type: ignore[no-untyped-def]
+        return plan_message(await self.courses.delete_plan_node(require_caller(), request))
+
+    # runs
+    async def OpenRun(self, request, context):  # type: ignore[no-untyped-def]
+        run, _ = await self.courses.open_run(require_caller(), request.course_id, request.term_code)
+        return run_message(*(await self.courses.get_run(require_caller(), run.id)))
+
+    async def GetRun(self, request, context):  # type: ignore[no-untyped-def]
+        return run_message(*(await self.courses.get_run(require_caller(), request.id)))
+
+    async def ListRuns(self, request, context):  # type: ignore[no-untyped-def]
+        runs = await self.courses.list_runs(require_caller(), request.course_id)
+        return pb.ListRunsResponse(runs=[run_message(*r) for r in runs])
+
+    async def PublishRun(self, request, context):  # type: ignore[no-untyped-def]
+        await self.courses.publish_run(require_caller(), request.id, request.term_code)
+        return run_message(*(await self.courses.get_run(require_caller(), request.id)))
+
+    async def TakeDownRun(self, request, context):  # type: ignore[no-untyped-def]
+        await self.courses.take_down_run(require_caller(), request.id, request.reason)
+        return run_message(*(await self.courses.get_run(require_caller(), request.id)))
+
+    # SPOC -> MOOC
+    async def ApplyForMooc(self, request, context):  # type: ignore[no-untyped-def]
+        application = await self.courses.apply_for_mooc(require_caller(), request.course_id)
+        course, _ = await self.courses.get_course(require_caller(), request.course_id)
+        return self._application(application, course.name)
+
+    async def ListMoocApplications(self, request, context):  # type: ignore[no-untyped-def]
+        items, token, total = await self.courses.list_mooc_applications(
+            require_caller(), request.status, request.page_size, request.page_token)
+        return pb.ListMoocApplicationsResponse(applications=[self._application(a, name) for a, name in items],
+                                               next_page_token=token, total=total)
+
+    @staticmethod
+    def _application(application, course_name: str) -> pb.MoocApplication:  # type: ignore[no-untyped-def]
+        message = pb.MoocApplication(
+            id=application.id, course_id=application.course_id, course_name=course_name,
+            school_id=application.school_id, approved_video_minutes=application.approved_video_minutes,
+            run_count=application.run_count, status=application.status, reason=application.reason)
+        _time(message.submitted_at, application.submitted_at)
+        return message

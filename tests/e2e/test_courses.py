@@ -1,0 +1,267 @@
+"""Courses end to end: registry, MOOC and SPOC parents, teaching plans, runs, through the gateway."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from devmesh.client import Api, ApiError
+from tests import media_clips
+from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account
+from tests.e2e.media_support import upload_file, wait_for_state
+from tests.e2e.test_auth import expect_problem
+from tests.support import wait_until
+
+CURRENT_TERM = {"code": "2026-autumn", "name": "2026秋季学期", "starts_on": "2026-09-01", "ends_on": "2027-01-20"}
+NEXT_TERM = {"code": "2027-spring", "name": "2027春季学期", "starts_on": "2027-02-20", "ends_on": "2027-07-10"}
+
+
+@pytest.fixture(scope="session")
+def center(api: Api, platform: Api) -> Api:
+    """The provincial center's admin, with the term calendar in place."""
+    username = f"center-{uuid.uuid4().hex[:6]}"
+    created = platform.post("/users", {"role": "center_admin", "province_code": "33", "username": username,
+                                       "name": "课程管理中心"})
+    center = api.first_login(username, created["credentials"]["initial_password"], PASSWORD)
+    for term in (CURRENT_TERM, NEXT_TERM):
+        try:
+            center.post("/terms", term)
+        except ApiError as error:
+            assert error.status == 409
+    return center
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("course-clips")
+
+
+@pytest.fixture
+def leader(api: Api, school: SchoolWorld) -> Api:
+    return create_account(school.admin, api, role="teacher", school_id=school.id, number="L1", name="王老师")[1]
+
+
+def decide(admin: Api, kind: str, subject_id: str, decision: str = "approve", reason: str = "") -> dict:
+    def find() -> dict | None:
+        items = admin.get("/reviews", params={"kind": kind, "page_size": 200})["items"]
+        return next((i for i in items if i["subject_id"] == subject_id), None)
+
+    item = wait_until(find)
+    return admin.post(f"/reviews/{item['id']}/decision", {"decision": decision, "reason": reason})
+
+
+def approved_video(clips: Path, teacher: Api, admin: Api, seconds: float = 3) -> dict:
+    asset = upload_file(teacher, media_clips.compliant_720p(clips, seconds=seconds))
+    wait_for_state(teacher, asset["id"], "ready")
+    decide(admin, "media_asset", asset["id"])
+    return wait_until(lambda: (a := teacher.get(f"/media/assets/{asset['id']}"))["referenceable"] and a)
+
+
+def registered(center: Api, school: SchoolWorld, name: str, leader_name: str) -> dict:
+    entry = school.admin.post("/registry", {"name": name, "leader_name": leader_name})
+    assert entry["status"] == "pending"
+    decide(center, "registry_entry", entry["id"])
+    return wait_until(lambda: (e := school.admin.get(f"/registry/{entry['id']}"))["status"] == "approved" and e)
+
+
+def test_a_mooc_needs_an_approved_registry_entry_with_the_same_name_and_leader(
+    center: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
+) -> None:
+    entry = registered(center, school, "数据结构", "王老师")
+    expect_problem(404, lambda: other_school.admin.get(f"/registry/{entry['id']}"))
+    expect_problem(403, lambda: leader.post("/registry", {"name": "x", "leader_name": "y"}))
+    body = {"kind": "mooc", "name": "数据结构", "category": "计算机", "registry_entry_id": entry["id"]}
+    wrong_leader = expect_problem(409, lambda: create_account(
+        school.admin, Api(leader.base_url), role="teacher", school_id=school.id, number="L2", name="李老师",
+    )[1].post("/courses", body), "REGISTRY_MISMATCH")
+    assert "leader" in wrong_leader["detail"] and f"/api/v1/registry/{entry['id']}/change-requests" in wrong_leader[
+        "detail"]
+    wrong_name = expect_problem(409, lambda: leader.post("/courses", {**body, "name": "数据结构与算法"}),
+                                "REGISTRY_MISMATCH")
+    assert "name" in wrong_name["detail"]
+    course = leader.post("/courses", body)
+    assert (course["kind"], course["leader_name"], course["registry_entry_id"]) == ("mooc", "王老师", entry["id"])
+    assert course["overview_headings"][0] == "课程简介" and set(course["overview"]) == set(course["overview_headings"])
+
+
+def test_a_registry_change_request_is_reviewed_and_kept_in_the_history(center: Api, school: SchoolWorld) -> None:
+    entry = registered(center, school, "操作系统", "赵老师")
+    expect_problem(400, lambda: school.admin.post(f"/registry/{entry['id']}/change-requests",
+                                                  {"name": "操作系统", "leader_name": "赵老师", "reason": "无"}))
+    changed = school.admin.post(f"/registry/{entry['id']}/change-requests",
+                                {"name": "操作系统原理", "leader_name": "钱老师", "reason": "负责人调动"})
+    decide(center, "registry_change", changed["changes"][0]["id"])
+    after = wait_until(lambda: (e := school.admin.get(f"/registry/{entry['id']}"))["name"] == "操作系统原理" and e)
+    assert after["leader_name"] == "钱老师"
+    assert [(c["status"], c["name"]) for c in after["changes"]] == [("approved", "操作系统原理")]
+
+
+def test_the_registry_imports_from_its_template_and_reports_bad_lines(school: SchoolWorld) -> None:
+    template = school.admin.http.get("/api/v1/registry/template",
+                                     headers={"Authorization": f"Bearer {school.admin.token}"})
+    assert template.status_code == 200
+    import io
+
+    assert [c.value for c in next(load_workbook(io.BytesIO(template.content)).active.iter_rows(max_row=1))] == [
+        "课程名称", "课程负责人"]
+    bad = "课程名称,课程负责人\n编译原理,孙老师\n,周老师\n编译原理,吴老师\n".encode()
+    report = school.admin.post("/registry/imports", files={"file": ("r.csv", bad)})
+    assert report["imported"] is False and report["created"] == 0
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(3, "name"), (4, "name")]
+    assert school.admin.get("/registry", params={"query": "编译原理"})["total"] == 0
+    good = "课程名称,课程负责人\n编译原理,孙老师\n计算机网络,吴老师\n".encode()
+    assert school.admin.post("/registry/imports", files={"file": ("r.csv", good)})["created"] == 2
+    assert school.admin.get("/registry", params={"status": "pending"})["total"] >= 2
+
+
+def test_a_teaching_plan_has_three_levels_moves_among_siblings_and_counts_minutes(
+    clips: Path, api: Api, school: SchoolWorld, leader: Api
+) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "高等数学", "category": "数学"})
+    video = approved_video(clips, leader, school.admin)
+    unapproved = upload_file(leader, media_clips.compliant_720p(clips, seconds=4))
+    wait_for_state(leader, unapproved["id"], "ready")
+    path = f"/courses/{course['id']}/plan/nodes"
+
+    def add(**body: str) -> dict:
+        return leader.post(path, body)
+
+    def node_id(plan: dict, title: str) -> str:
+        return next(n["id"] for n in plan["nodes"] if n["title"] == title)
+
+    plan = add(kind="chapter", title="第一章 极限")
+    chapter = node_id(plan, "第一章 极限")
+    plan = add(kind="section", title="1.1 数列极限", parent_id=chapter)
+    section = node_id(plan, "1.1 数列极限")
+    plan = add(kind="unit", title="讲解视频", parent_id=section, resource_id=video["id"])
+    unit = node_id(plan, "讲解视频")
+    expect_problem(400, lambda: add(kind="unit", title="第四层", parent_id=unit, resource_id=video["id"]))
+    expect_problem(400, lambda: add(kind="section", title="孤立小节"))
+    problem = expect_problem(409, lambda: add(kind="unit", title="未审核", parent_id=section,
+                                              resource_id=unapproved["id"]), "ASSET_NOT_REFERENCEABLE")
+    assert "not approved" in problem["detail"]
+    plan = add(kind="chapter", title="第二章 导数")
+    second = node_id(plan, "第二章 导数")
+    assert [n["title"] for n in plan["nodes"] if n["kind"] == "chapter"] == ["第一章 极限", "第二章 导数"]
+    plan = leader.post(f"{path}/{second}/move", {"direction": "up"})
+    assert [n["title"] for n in plan["nodes"] if n["kind"] == "chapter"] == ["第二章 导数", "第一章 极限"]
+    expect_problem(409, lambda: leader.post(f"{path}/{second}/move", {"direction": "up"}))
+    expect_problem(400, lambda: leader.post(f"{path}/{section}/move", {"direction": "up", "new_parent_id": second}))
+    minutes = round(float(video["duration_seconds"]) / 60, 2)
+    assert plan["chapter_minutes"][chapter] == pytest.approx(minutes, abs=0.01)
+    assert plan["total_minutes"] == pytest.approx(minutes, abs=0.01)
+    assert leader.get(f"/courses/{course['id']}")["approved_video_minutes"] == pytest.approx(minutes, abs=0.01)
+    renamed = leader.request("PATCH", f"{path}/{chapter}", json={"title": "第一讲 极限"})
+    assert node_id(renamed, "第一讲 极限") == chapter
+    expect_problem(409, lambda: leader.request("DELETE", f"{path}/{chapter}"))
+    plan = leader.request("DELETE", f"{path}/{chapter}", params={"recursive": "true"})
+    assert [n["title"] for n in plan["nodes"]] == ["第二章 导数"] and plan["total_minutes"] == 0
+
+
+def test_credits_follow_approved_video_minutes_and_the_overview_keeps_its_headings(leader: Api) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "线性代数", "category": "数学"})
+    updated = leader.request("PATCH", f"/courses/{course['id']}",
+                             json={"online_credits": 1, "total_credits": 3, "overview": {"课程简介": "矩阵与向量空间"}})
+    assert updated["credit_policy"] == "zhejiang" and updated["missing_video_minutes"] == 240
+    assert updated["overview"]["课程简介"] == "矩阵与向量空间"
+    expect_problem(400, lambda: leader.request("PATCH", f"/courses/{course['id']}",
+                                               json={"overview": {"我的标题": "x"}}))
+    expect_problem(400, lambda: leader.request("PATCH", f"/courses/{course['id']}",
+                                               json={"online_credits": 4, "total_credits": 3}))
+
+
+def test_runs_copy_the_plan_are_reviewed_by_the_school_and_can_be_taken_down(
+    center: Api, api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
+) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "大学物理", "category": "物理"})
+    leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 力学"})
+    expect_problem(400, lambda: leader.post(f"/courses/{course['id']}/runs", {"term_code": "2031-spring"}))
+    run = leader.post(f"/courses/{course['id']}/runs", {"term_code": CURRENT_TERM["code"]})
+    assert (run["number"], run["state"]) == (1, "draft") and run["public_class_id"]
+    run_plan = leader.get(f"/courses/{course['id']}/plan", params={"run_id": run["id"]})
+    assert [n["title"] for n in run_plan["nodes"]] == ["第一章 力学"]
+    # The run's plan is its own copy: changing the parent leaves it alone.
+    leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第二章 热学"})
+    assert len(leader.get(f"/courses/{course['id']}/plan", params={"run_id": run["id"]})["nodes"]) == 1
+    expect_problem(400, lambda: leader.post(f"/runs/{run['id']}/publish", {"term_code": ""}))
+    pending = leader.post(f"/runs/{run['id']}/publish", {"term_code": CURRENT_TERM["code"]})
+    assert pending["state"] == "pending_review"
+    expect_problem(404, lambda: other_school.admin.get(f"/runs/{run['id']}"))
+    decide(school.admin, "course_run", run["id"])
+    running = wait_until(lambda: (r := leader.get(f"/runs/{run['id']}"))["state"] == "running" and r)
+    assert running["term_code"] == CURRENT_TERM["code"]
+    expect_problem(403, lambda: leader.post(f"/runs/{run['id']}/take-down", {"reason": "x"}))
+    expect_problem(404, lambda: other_school.admin.post(f"/runs/{run['id']}/take-down", {"reason": "x"}))
+    expect_problem(400, lambda: school.admin.post(f"/runs/{run['id']}/take-down", {"reason": " "}))
+    down = school.admin.post(f"/runs/{run['id']}/take-down", {"reason": "内容需要整改"})
+    assert (down["state"], down["reason"]) == ("taken_down", "内容需要整改")
+    rerun = leader.post(f"/courses/{course['id']}/runs", {"term_code": NEXT_TERM["code"]})
+    assert (rerun["number"], rerun["copied_from_run_id"]) == (2, run["id"])
+    overview = school.admin.get("/courses", params={"query": "大学物理"})["items"][0]
+    assert overview["runs"] == 2 and overview["classes"] == 2 and overview["latest_run_state"] == "draft"
+
+
+def test_a_rejected_run_carries_the_reason_and_can_be_resubmitted(school: SchoolWorld, leader: Api) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "概率论", "category": "数学"})
+    run = leader.post(f"/courses/{course['id']}/runs", {"term_code": NEXT_TERM["code"]})
+    leader.post(f"/runs/{run['id']}/publish", {"term_code": NEXT_TERM["code"]})
+    decide(school.admin, "course_run", run["id"], "reject", "缺少考核方式")
+    rejected = wait_until(lambda: (r := leader.get(f"/runs/{run['id']}"))["state"] == "rejected" and r)
+    assert rejected["reason"] == "缺少考核方式"
+    assert leader.post(f"/runs/{run['id']}/publish", {"term_code": NEXT_TERM["code"]})["state"] == "pending_review"
+
+
+def test_a_synchronous_spoc_follows_a_running_mooc_run_read_only(
+    center: Api, api: Api, school: SchoolWorld, leader: Api
+) -> None:
+    entry = registered(center, school, "软件工程", "王老师")
+    mooc = leader.post("/courses", {"kind": "mooc", "name": "软件工程", "category": "计算机",
+                                    "registry_entry_id": entry["id"]})
+    leader.post(f"/courses/{mooc['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 需求"})
+    run = leader.post(f"/courses/{mooc['id']}/runs", {"term_code": CURRENT_TERM["code"]})
+    expect_problem(409, lambda: leader.post("/courses", {"kind": "spoc_synchronous", "name": "软件工程(同步)",
+                                                         "category": "计算机", "source_run_id": run["id"]}))
+    leader.post(f"/runs/{run['id']}/publish", {"term_code": CURRENT_TERM["code"]})
+    decide(school.admin, "course_run", run["id"])
+    wait_until(lambda: leader.get(f"/runs/{run['id']}")["state"] == "running")
+    spoc = leader.post("/courses", {"kind": "spoc_synchronous", "name": "软件工程(同步)", "category": "计算机",
+                                    "source_run_id": run["id"]})
+    assert spoc["read_only"] is True
+    assert [n["title"] for n in leader.get(f"/courses/{spoc['id']}/plan")["nodes"]] == ["第一章 需求"]
+    leader.post(f"/courses/{mooc['id']}/plan/nodes", {"kind": "chapter", "title": "第二章 设计"}, params={
+        "run_id": run["id"]})
+    assert len(leader.get(f"/courses/{spoc['id']}/plan")["nodes"]) == 2  # it follows the run's changes
+    problem = expect_problem(409, lambda: leader.post(f"/courses/{spoc['id']}/plan/nodes",
+                                                      {"kind": "chapter", "title": "x"}), "READ_ONLY_SPOC")
+    assert "synchronous" in problem["detail"]
+    expect_problem(409, lambda: leader.request("PATCH", f"/courses/{spoc['id']}", json={"category": "x"}))
+    refused = expect_problem(409, lambda: leader.post(f"/courses/{spoc['id']}/mooc-application"))
+    assert "synchronous" in refused["detail"].lower() or "independent" in refused["detail"].lower()
+
+
+def test_an_independent_spoc_with_too_few_minutes_cannot_apply_for_mooc(school: SchoolWorld, leader: Api) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "离散数学", "category": "数学"})
+    problem = expect_problem(409, lambda: leader.post(f"/courses/{course['id']}/mooc-application"))
+    assert "240" in problem["detail"]
+    assert school.admin.get("/mooc-applications")["total"] == 0
+
+
+def test_other_schools_and_other_teachers_cannot_touch_a_course(
+    api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
+) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "大学英语", "category": "外语"})
+    _, outsider = create_account(other_school.admin, api, role="teacher", school_id=other_school.id, number="O1",
+                                 name="外校老师")
+    _, colleague = create_account(school.admin, api, role="teacher", school_id=school.id, number="C1", name="同事")
+    _, student = create_account(school.admin, api, role="student", school_id=school.id, number="S1", name="学生")
+    for stranger in (outsider, colleague, other_school.admin, student):
+        expect_problem(404, lambda stranger=stranger: stranger.request(
+            "PATCH", f"/courses/{course['id']}", json={"category": "x"}))
+        expect_problem(404, lambda stranger=stranger: stranger.post(
+            f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "x"}))
+    expect_problem(403, lambda: student.post("/courses", {"kind": "spoc_independent", "name": "x", "category": "y"}))
+    expect_problem(401, lambda: api.get(f"/courses/{course['id']}"))
+    assert school.admin.get(f"/courses/{course['id']}")["id"] == course["id"]
