@@ -42,6 +42,7 @@ bench: contracts/.generated ## run the benchmarks and print their figures (about
 	$(PY) -m bench
 	$(PY) -m bench.media_pipeline
 	$(PY) -m bench.media_uploads
+	$(PY) -m bench.courses
 
 k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline
 	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py

@@ -66,8 +66,23 @@ def load(api: Api) -> None:
             },
         )
         api.first_login(account.username, created["credentials"]["initial_password"], DEMO_PASSWORD)
+    _term_calendar(api)
     _pending_teacher_registration(api, school_ids["ZSU"])
     _pending_school_application(api, platform)
+
+
+TERMS = [
+    {"code": "2026-autumn", "name": "2026秋季学期", "starts_on": "2026-09-01", "ends_on": "2027-01-20"},
+    {"code": "2027-spring", "name": "2027春季学期", "starts_on": "2027-02-20", "ends_on": "2027-07-10"},
+]
+
+
+def _term_calendar(api: Api) -> None:
+    center = api.login("center", DEMO_PASSWORD)
+    known = {t["code"] for t in center.get("/terms")["items"]}
+    for term in TERMS:
+        if term["code"] not in known:
+            center.post("/terms", term)
 
 
 def _pending_teacher_registration(api: Api, school_id: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from contracts.course.v1 import course_pb2 as pb
 from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
@@ -271,3 +273,95 @@ async def publish_run(run_id: str, body: RunBody, backends: Backends, me: Signed
 async def take_down_run(run_id: str, body: ReasonBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A school admin takes a published or running run down, with a reason."""
     return as_json(await _call(backends, "TakeDownRun", pb.TakeDownRunRequest(id=run_id, reason=body.reason), me))
+
+
+# ---- teams, classes, releases ---------------------------------------------------------------------
+
+class MemberBody(BaseModel):
+    user_id: str = Field(max_length=36, description="from GET /teachers?query=")
+    permissions: list[Literal["edit_content", "manage_classes", "grade", "view_analytics"]] = Field(
+        default_factory=list)
+
+
+class ClassBody(BaseModel):
+    name: str = Field(max_length=100)
+
+
+class StudentsBody(BaseModel):
+    student_numbers: list[str] = Field(max_length=5000)
+
+
+class ReleaseBody(BaseModel):
+    chapter_id: str = Field(max_length=36)
+    release_at: datetime | None = Field(None, description="ISO 8601 with a time zone; empty: now")
+
+
+@router.get("/teachers")
+async def find_teachers(query: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Teachers of any school by account, phone or name: tutor teachers for a run's team."""
+    reply = await _call(backends, "FindTeachers", pb.FindTeachersRequest(query=query), me)
+    return {"items": [as_json(t) for t in reply.teachers], "next_page_token": "", "total": len(reply.teachers)}
+
+
+@router.get("/runs/{run_id}/team")
+async def get_team(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    return as_json(await _call(backends, "GetTeam", pb.GetTeamRequest(run_id=run_id), me))
+
+
+@router.post("/runs/{run_id}/team", status_code=201)
+async def add_team_member(run_id: str, body: MemberBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The leader adds a teacher (of any school) with the permissions they choose; adding again changes them."""
+    request = pb.AddTeamMemberRequest(run_id=run_id, user_id=body.user_id, permissions=body.permissions)
+    return as_json(await _call(backends, "AddTeamMember", request, me))
+
+
+@router.delete("/runs/{run_id}/team/{user_id}")
+async def remove_team_member(run_id: str, user_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Their classes stay."""
+    return as_json(await _call(backends, "RemoveTeamMember", pb.RemoveTeamMemberRequest(run_id=run_id,
+                                                                                         user_id=user_id), me))
+
+
+@router.get("/runs/{run_id}/classes")
+async def list_classes(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    reply = await _call(backends, "ListClasses", pb.ListClassesRequest(run_id=run_id), me)
+    return {"items": [as_json(c) for c in reply.classes], "next_page_token": "", "total": len(reply.classes)}
+
+
+@router.post("/runs/{run_id}/classes", status_code=201)
+async def create_class(run_id: str, body: ClassBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A team teacher with manage_classes makes a class for their own school's students."""
+    return as_json(await _call(backends, "CreateClass", pb.CreateClassRequest(run_id=run_id, name=body.name), me))
+
+
+@router.post("/classes/{class_id}/students")
+async def add_class_students(class_id: str, body: StudentsBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Existing accounts by student number; unknown numbers come back."""
+    request = pb.AddClassStudentsRequest(class_id=class_id, student_numbers=body.student_numbers)
+    return as_json(await _call(backends, "AddClassStudents", request, me))
+
+
+@router.post("/classes/{class_id}/imports")
+async def import_class_students(class_id: str, backends: Backends, me: SignedIn,
+                                file: Annotated[UploadFile, File(description="CSV/XLSX: number, name, phone, ...")]
+                                ) -> dict[str, Any]:
+    """A student list; accounts that do not exist yet are created (with one-time passwords, via identity)."""
+    request = pb.ImportClassStudentsRequest(class_id=class_id, filename=file.filename or "", content=await file.read())
+    return as_json(await _call(backends, "ImportClassStudents", request, me))
+
+
+@router.post("/classes/{class_id}/releases")
+async def release_chapter(class_id: str, body: ReleaseBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """Opens a chapter of the run's plan to the class, now or on a date."""
+    request = pb.ReleaseChapterRequest(class_id=class_id, chapter_id=body.chapter_id)
+    if body.release_at is not None:
+        if body.release_at.tzinfo is None:
+            raise HTTPException(400, "release_at needs a time zone, e.g. 2027-03-01T08:00:00+08:00")
+        request.release_at.FromDatetime(body.release_at)
+    return as_json(await _call(backends, "ReleaseChapter", request, me))
+
+
+@router.post("/runs/{run_id}/join")
+async def join_run(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A student joins a published run without a class and lands in its public class."""
+    return as_json(await _call(backends, "JoinRun", pb.JoinRunRequest(run_id=run_id), me))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.course.v1 import course_pb2_grpc
+from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
 from contracts.media.v1 import media_pb2, media_pb2_grpc
 from contracts.review.v1 import review_pb2
 from servicekit.auth import TokenVerifier, current_token
@@ -17,6 +18,7 @@ from services.course.adapters.orm import inbox, outbox
 from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
 from services.course.service_layer.courses import CourseHandlers
 from services.course.service_layer.registry import OWNER, RegistryHandlers
+from services.course.service_layer.teams import IdentityClient, TeamHandlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,8 +34,25 @@ async def build() -> tuple[ServiceHost, Runtime]:
         return await media_stub.GetReferenceability(
             media_pb2.GetReferenceabilityRequest(id=asset_id), metadata=bearer(current_token()), timeout=10)
 
+    identity_stub = identity_pb2_grpc.IdentityServiceStub(identity)
+
+    def on_behalf() -> dict:
+        return {"metadata": bearer(current_token()), "timeout": 60}
+
+    async def find_teachers(query: str) -> identity_pb2.FindTeachersResponse:
+        return await identity_stub.FindTeachers(identity_pb2.FindTeachersRequest(query=query), **on_behalf())
+
+    async def resolve_students(school_id: str, numbers: list[str]) -> identity_pb2.ResolveStudentsResponse:
+        return await identity_stub.ResolveStudents(
+            identity_pb2.ResolveStudentsRequest(school_id=school_id, numbers=numbers), **on_behalf())
+
+    async def import_students(school_id: str, filename: str, content: bytes) -> identity_pb2.ImportReport:
+        return await identity_stub.ImportAccounts(identity_pb2.ImportAccountsRequest(
+            school_id=school_id, role="student", filename=filename, content=content), **on_behalf())
+
     registry = RegistryHandlers(runtime.db)
     courses = CourseHandlers(runtime.db, referenceability)
+    teams = TeamHandlers(runtime.db, courses, IdentityClient(find_teachers, resolve_students, import_students))
 
     async def decided(session, event: review_pb2.ReviewDecided, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
         await registry.apply_decision(session, event)
@@ -43,7 +62,8 @@ async def build() -> tuple[ServiceHost, Runtime]:
         await courses.asset_changed(session, event)
 
     host = ServiceHost("course", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)))
-    host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, CourseServicer(registry, courses), SERVICE)
+    servicer = CourseServicer(registry, courses, teams)
+    host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),
                      handlers={review_pb2.ReviewDecided: decided}),

@@ -154,6 +154,8 @@ def test_a_teaching_plan_has_three_levels_moves_among_siblings_and_counts_minute
     assert plan["chapter_minutes"][chapter] == pytest.approx(minutes, abs=0.01)
     assert plan["total_minutes"] == pytest.approx(minutes, abs=0.01)
     assert leader.get(f"/courses/{course['id']}")["approved_video_minutes"] == pytest.approx(minutes, abs=0.01)
+    usage = school.admin.get("/courses", params={"query": "高等数学"})["items"][0]
+    assert usage["yearly_update_ratio"] == 1.0 and usage["video_minutes"] == pytest.approx(minutes, abs=0.01)
     renamed = leader.request("PATCH", f"{path}/{chapter}", json={"title": "第一讲 极限"})
     assert node_id(renamed, "第一讲 极限") == chapter
     expect_problem(409, lambda: leader.request("DELETE", f"{path}/{chapter}"))
@@ -193,6 +195,14 @@ def test_runs_copy_the_plan_are_reviewed_by_the_school_and_can_be_taken_down(
     decide(school.admin, "course_run", run["id"])
     running = wait_until(lambda: (r := leader.get(f"/runs/{run['id']}"))["state"] == "running" and r)
     assert running["term_code"] == CURRENT_TERM["code"]
+    # A student of the school joins without a class and lands in the public class; others cannot join a SPOC.
+    _, student = create_account(school.admin, api, role="student", school_id=school.id, number="J1", name="旁听")
+    joined = student.post(f"/runs/{run['id']}/join")
+    assert (joined["class_id"], joined["already_joined"]) == (run["public_class_id"], False)
+    assert student.post(f"/runs/{run['id']}/join")["already_joined"] is True
+    _, outsider = create_account(other_school.admin, api, role="student", school_id=other_school.id, number="J2",
+                                 name="外校")
+    expect_problem(404, lambda: outsider.post(f"/runs/{run['id']}/join"))
     expect_problem(403, lambda: leader.post(f"/runs/{run['id']}/take-down", {"reason": "x"}))
     expect_problem(404, lambda: other_school.admin.post(f"/runs/{run['id']}/take-down", {"reason": "x"}))
     expect_problem(400, lambda: school.admin.post(f"/runs/{run['id']}/take-down", {"reason": " "}))
@@ -202,6 +212,7 @@ def test_runs_copy_the_plan_are_reviewed_by_the_school_and_can_be_taken_down(
     assert (rerun["number"], rerun["copied_from_run_id"]) == (2, run["id"])
     overview = school.admin.get("/courses", params={"query": "大学物理"})["items"][0]
     assert overview["runs"] == 2 and overview["classes"] == 2 and overview["latest_run_state"] == "draft"
+    assert overview["students"] == 1
 
 
 def test_a_rejected_run_carries_the_reason_and_can_be_resubmitted(school: SchoolWorld, leader: Api) -> None:
@@ -265,3 +276,64 @@ def test_other_schools_and_other_teachers_cannot_touch_a_course(
     expect_problem(403, lambda: student.post("/courses", {"kind": "spoc_independent", "name": "x", "category": "y"}))
     expect_problem(401, lambda: api.get(f"/courses/{course['id']}"))
     assert school.admin.get(f"/courses/{course['id']}")["id"] == course["id"]
+
+
+def test_a_tutor_teacher_of_another_school_does_what_their_permissions_allow_and_no_more(
+    center: Api, api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
+) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "电路原理", "category": "电子"})
+    leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 电路模型"})
+    run = leader.post(f"/courses/{course['id']}/runs", {"term_code": CURRENT_TERM["code"]})
+    tutor_name = f"辅导{uuid.uuid4().hex[:4]}"
+    _, tutor = create_account(other_school.admin, api, role="teacher", school_id=other_school.id, number="TT1",
+                              name=tutor_name)
+    found = leader.get("/teachers", params={"query": tutor_name})["items"]
+    assert [(t["name"], t["school_id"]) for t in found] == [(tutor_name, other_school.id)]
+    tutor_id = found[0]["user_id"]
+    expect_problem(404, lambda: tutor.get(f"/courses/{course['id']}"))
+    expect_problem(404, lambda: tutor.post(f"/runs/{run['id']}/team", {"user_id": tutor_id}))
+    team = leader.post(f"/runs/{run['id']}/team", {"user_id": tutor_id, "permissions": ["manage_classes"]})
+    assert [(m["name"], m["permissions"]) for m in team["members"] if not m["leader"]] == [
+        (tutor_name, ["manage_classes"])]
+    assert course["id"] in [c["course"]["id"] for c in tutor.get("/courses")["items"]]
+
+    # manage_classes: a class of the tutor's own school, filled by import and by number.
+    own = tutor.post(f"/runs/{run['id']}/classes", {"name": "外校1班"})
+    assert own["school_id"] == other_school.id and own["students"] == 0
+    csv = "学号,姓名,手机号\nW001,甲,13912340001\nW002,乙,13912340002\n".encode()
+    imported = tutor.post(f"/classes/{own['id']}/imports", files={"file": ("s.csv", csv)})
+    assert (imported["imported"], imported["added"], imported["accounts_created"]) == (True, 2, 2)
+    by_number = tutor.post(f"/classes/{own['id']}/students", {"student_numbers": ["W001", "W404"]})
+    assert (by_number["added"], by_number["already_in_class"], by_number["unknown_numbers"]) == (0, 1, ["W404"])
+    bad = tutor.post(f"/classes/{own['id']}/imports", files={"file": ("s.csv", "学号,姓名,手机号\nW3,丙,1\n".encode())})
+    assert bad["imported"] is False and bad["errors"][0]["line"] == 2
+    chapter = leader.get(f"/courses/{course['id']}/plan", params={"run_id": run["id"]})["nodes"][0]["id"]
+    released = tutor.post(f"/classes/{own['id']}/releases",
+                          {"chapter_id": chapter, "release_at": "2027-03-01T08:00:00+08:00"})
+    assert released["releases"][0]["released"] is False and released["students"] == 2
+    public = leader.post(f"/classes/{run['public_class_id']}/releases", {"chapter_id": chapter})
+    assert public["public"] is True and public["releases"][0]["released"] is True
+
+    # Without edit_content the tutor cannot touch the content; with it, only the run's copy.
+    node = {"kind": "chapter", "title": "外校补充"}
+    expect_problem(403, lambda: tutor.post(f"/courses/{course['id']}/plan/nodes", node, params={"run_id": run["id"]}))
+    leader.post(f"/runs/{run['id']}/team", {"user_id": tutor_id, "permissions": ["manage_classes", "edit_content"]})
+    tutor.post(f"/courses/{course['id']}/plan/nodes", node, params={"run_id": run["id"]})
+    expect_problem(403, lambda: tutor.post(f"/courses/{course['id']}/plan/nodes", node))
+    expect_problem(403, lambda: tutor.request("PATCH", f"/courses/{course['id']}", json={"category": "x"}))
+
+    # Another team teacher with manage_classes cannot run the tutor's class.
+    colleague_name = f"同事{uuid.uuid4().hex[:4]}"
+    create_account(school.admin, api, role="teacher", school_id=school.id, number="TC1", name=colleague_name)
+    colleague_id = leader.get("/teachers", params={"query": colleague_name})["items"][0]["user_id"]
+    leader.post(f"/runs/{run['id']}/team", {"user_id": colleague_id, "permissions": ["manage_classes"]})
+    colleague = api.login(f"{school.code}-TC1", PASSWORD)
+    expect_problem(403, lambda: colleague.post(f"/classes/{own['id']}/students", {"student_numbers": ["W001"]}))
+    expect_problem(403, lambda: colleague.post(f"/runs/{run['id']}/team", {"user_id": tutor_id}))  # the leader's
+
+    # Removing the tutor keeps their class.
+    leader.request("DELETE", f"/runs/{run['id']}/team/{tutor_id}")
+    expect_problem(404, lambda: tutor.get(f"/courses/{course['id']}"))
+    classes = leader.get(f"/runs/{run['id']}/classes")["items"]
+    assert [c["name"] for c in classes if not c["public"]] == ["外校1班"]
+    assert school.admin.get("/courses", params={"query": "电路原理"})["items"][0]["students"] == 2

@@ -167,3 +167,34 @@ class MoocApplication(Base):
     submitted_by: Mapped[str] = mapped_column(String(36))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
+
+
+class RunMember(Base):
+    """A teacher on a run's team (a tutor teacher of another school included), with permissions."""
+
+    __tablename__ = "run_members"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    school_id: Mapped[str] = mapped_column(String(36))
+    school_name: Mapped[str] = mapped_column(String(100))
+    permissions_json: Mapped[str] = mapped_column(Text, default="[]")
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClassStudent(Base):
+    __tablename__ = "class_students"
+    class_id: Mapped[str] = mapped_column(ForeignKey("classes.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChapterRelease(Base):
+    """When a chapter opens to a class."""
+
+    __tablename__ = "chapter_releases"
+    class_id: Mapped[str] = mapped_column(ForeignKey("classes.id"), primary_key=True)
+    chapter_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    release_at: Mapped[datetime]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 from contracts.course.v1 import course_pb2 as pb
 from contracts.course.v1 import course_pb2_grpc
 from servicekit.auth import require_caller
 from services.course.adapters.orm import Course, RegistryEntry, Run, Term
 from services.course.domain import courses as rules
+from services.course.domain.runs import PERMISSIONS
 from services.course.service_layer.courses import CourseHandlers, PlanView
 from services.course.service_layer.registry import RegistryHandlers
+from services.course.service_layer.teams import RosterReport, TeamHandlers
 
 SERVICE = "course.v1.CourseService"
 
@@ -75,10 +78,18 @@ def run_message(run: Run, course: Course, state: str, public_class_id: str) -> p
     return message
 
 
+def roster_message(report: RosterReport) -> pb.ClassStudentsReport:
+    return pb.ClassStudentsReport(
+        added=report.added, already_in_class=report.already_in_class, unknown_numbers=report.unknown_numbers,
+        errors=[pb.RowError(line=line, field=f, reason=r) for line, f, r in report.errors],
+        accounts_created=report.accounts_created, imported=report.imported)
+
+
 class CourseServicer(course_pb2_grpc.CourseServiceServicer):
-    def __init__(self, registry: RegistryHandlers, courses: CourseHandlers) -> None:
+    def __init__(self, registry: RegistryHandlers, courses: CourseHandlers, teams: TeamHandlers) -> None:
         self.registry = registry
         self.courses = courses
+        self.teams = teams
 
     # registry and terms
     async def CreateRegistryEntry(self, request, context):  # type: ignore[no-untyped-def]
@@ -203,3 +214,72 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
             run_count=application.run_count, status=application.status, reason=application.reason)
         _time(message.submitted_at, application.submitted_at)
         return message
+
+    # teams and classes
+    async def FindTeachers(self, request, context):  # type: ignore[no-untyped-def]
+        found = await self.teams.find_teachers(require_caller(), request.query)
+        return pb.FindTeachersResponse(teachers=[
+            pb.TeacherCard(user_id=t.user_id, name=t.name, username=t.username, school_id=t.school_id,
+                           school_name=t.school_name) for t in found.teachers])
+
+    async def _team(self, run_id: str) -> pb.Team:
+        course, members = await self.teams.team(require_caller(), run_id)
+        team = pb.Team(run_id=run_id)
+        team.members.add(user_id=course.leader_id, name=course.leader_name, school_id=course.school_id,
+                         permissions=list(PERMISSIONS), leader=True)
+        for member in members:
+            added = team.members.add(user_id=member.user_id, name=member.name, school_id=member.school_id,
+                                     school_name=member.school_name, permissions=json.loads(member.permissions_json))
+            _time(added.added_at, member.added_at)
+        return team
+
+    async def GetTeam(self, request, context):  # type: ignore[no-untyped-def]
+        return await self._team(request.run_id)
+
+    async def AddTeamMember(self, request, context):  # type: ignore[no-untyped-def]
+        await self.teams.add_member(require_caller(), request.run_id, request.user_id, list(request.permissions))
+        return await self._team(request.run_id)
+
+    async def RemoveTeamMember(self, request, context):  # type: ignore[no-untyped-def]
+        await self.teams.remove_member(require_caller(), request.run_id, request.user_id)
+        return await self._team(request.run_id)
+
+    async def _class(self, class_id: str, run_id: str) -> pb.CourseClass:
+        for message in (await self.ListClasses(pb.ListClassesRequest(run_id=run_id), None)).classes:
+            if message.id == class_id:
+                return message
+        raise AssertionError("the class just written is missing")
+
+    async def CreateClass(self, request, context):  # type: ignore[no-untyped-def]
+        created = await self.teams.create_class(require_caller(), request.run_id, request.name)
+        return await self._class(created.id, request.run_id)
+
+    async def ListClasses(self, request, context):  # type: ignore[no-untyped-def]
+        classes = []
+        for course_class, students, releases in await self.teams.classes(require_caller(), request.run_id):
+            message = pb.CourseClass(id=course_class.id, run_id=course_class.run_id, name=course_class.name,
+                                     public=course_class.is_public, school_id=course_class.school_id,
+                                     teacher_id=course_class.created_by, students=students)
+            for chapter_id, title, release_at, released in releases:
+                release = message.releases.add(chapter_id=chapter_id, chapter_title=title, released=released)
+                _time(release.release_at, release_at)
+            classes.append(message)
+        return pb.ListClassesResponse(classes=classes)
+
+    async def AddClassStudents(self, request, context):  # type: ignore[no-untyped-def]
+        return roster_message(await self.teams.add_students(require_caller(), request.class_id,
+                                                            list(request.student_numbers)))
+
+    async def ImportClassStudents(self, request, context):  # type: ignore[no-untyped-def]
+        return roster_message(await self.teams.import_students(require_caller(), request.class_id, request.filename,
+                                                               request.content))
+
+    async def ReleaseChapter(self, request, context):  # type: ignore[no-untyped-def]
+        when = request.release_at.ToDatetime(tzinfo=UTC) if request.HasField("release_at") else None
+        await self.teams.release_chapter(require_caller(), request.class_id, request.chapter_id, when)
+        course_class = await self.teams.class_run(request.class_id)
+        return await self._class(request.class_id, course_class)
+
+    async def JoinRun(self, request, context):  # type: ignore[no-untyped-def]
+        class_id, already = await self.teams.join_run(require_caller(), request.run_id, "")
+        return pb.JoinRunResponse(class_id=class_id, already_joined=already)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.course.v1 import course_pb2
@@ -21,6 +21,7 @@ from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review
 from services.course.adapters.orm import (
+    ClassStudent,
     Course,
     CourseClass,
     Material,
@@ -28,6 +29,7 @@ from services.course.adapters.orm import (
     PlanNode,
     RegistryEntry,
     Run,
+    RunMember,
     Term,
     outbox,
 )
@@ -69,18 +71,32 @@ class CourseHandlers:
         return course
 
     @staticmethod
-    def _may_see(caller: Caller, course: Course) -> None:
+    async def _see(session: AsyncSession, caller: Caller, course: Course) -> None:
+        """The leader, the school's admins and the teachers on any of its runs see a course."""
         if caller.role == "school_admin" and caller.school_id == course.school_id:
             return
         if caller.user_id == course.leader_id:
             return
+        if await session.scalar(select(RunMember.user_id).join(Run, Run.id == RunMember.run_id).where(
+                Run.course_id == course.id, RunMember.user_id == caller.user_id)):
+            return
         raise NotFound("no such course")
 
-    def _may_edit(self, caller: Caller, course: Course) -> None:
-        self._may_see(caller, course)
+    async def _edit(self, session: AsyncSession, caller: Caller, course: Course) -> None:
+        """The parent course is the leader's to edit."""
+        await self._see(session, caller, course)
         if caller.user_id != course.leader_id:
-            raise PermissionDenied("only the course's team edits it")
+            raise PermissionDenied("only the course leader edits the parent course")
         rules.check_editable(course.kind)
+
+    @staticmethod
+    async def _permitted(session: AsyncSession, caller: Caller, course: Course, run_id: str, permission: str) -> None:
+        """On a run: the leader, or a team member holding the permission."""
+        if caller.user_id == course.leader_id:
+            return
+        member = await session.get(RunMember, (run_id, caller.user_id))
+        if member is None or permission not in json.loads(member.permissions_json):
+            raise PermissionDenied(f"this needs the {permission} permission on the run's team")
 
     # ---- parent courses -----------------------------------------------------------------
 
@@ -105,9 +121,10 @@ class CourseHandlers:
                     )
                 rules.check_registry_match(name, caller.name, entry.id, entry.name, entry.leader_name)
                 course.registry_entry_id = entry.id
-            elif request.kind in (rules.SPOC_SYNCHRONOUS, rules.SPOC_ASYNCHRONOUS):
-                await self._bind_to_mooc_run(session, course, request.source_run_id)
             session.add(course)
+            if request.kind in (rules.SPOC_SYNCHRONOUS, rules.SPOC_ASYNCHRONOUS):
+                await session.flush()  # the copied plan refers to the new course
+                await self._bind_to_mooc_run(session, course, request.source_run_id)
             return course
 
     async def _bind_to_mooc_run(self, session: AsyncSession, course: Course, run_id: str) -> None:
@@ -131,7 +148,7 @@ class CourseHandlers:
     async def get_course(self, caller: Caller, course_id: str) -> tuple[Course, dict]:
         async with self.db.transaction() as session:
             course = await self._course(session, course_id)
-            self._may_see(caller, course)
+            await self._see(session, caller, course)
             return course, await self._figures(session, course)
 
     async def _figures(self, session: AsyncSession, course: Course) -> dict:
@@ -168,7 +185,7 @@ class CourseHandlers:
     async def update_course(self, caller: Caller, request: course_pb2.UpdateCourseRequest) -> tuple[Course, dict]:
         async with self.db.transaction() as session:
             course = await self._course(session, request.id)
-            self._may_edit(caller, course)
+            await self._edit(session, caller, course)
             if request.name or request.category:
                 if request.name and request.name.strip() != course.name and course.kind == rules.MOOC:
                     raise FailedPrecondition("a MOOC's name follows its registry entry; file a change request there")
@@ -201,8 +218,10 @@ class CourseHandlers:
         statement = select(Course)
         if caller.role == "school_admin":
             statement = statement.where(Course.school_id == caller.school_id)
-        elif caller.role == "teacher":
-            statement = statement.where(Course.leader_id == caller.user_id)
+        elif caller.role == "teacher":  # led, or taught on a run's team (tutor teachers too)
+            teaching = select(Run.course_id).join(RunMember, RunMember.run_id == Run.id).where(
+                RunMember.user_id == caller.user_id)
+            statement = statement.where(or_(Course.leader_id == caller.user_id, Course.id.in_(teaching)))
         else:
             raise PermissionDenied("teachers and school admins list courses")
         if kind:
@@ -217,8 +236,11 @@ class CourseHandlers:
 
     async def _usage(self, session: AsyncSession, course: Course) -> tuple[Course, dict]:
         runs = list(await session.scalars(select(Run).where(Run.course_id == course.id).order_by(Run.number)))
+        run_ids = [r.id for r in runs]
         classes = await session.scalar(select(func.count()).select_from(CourseClass).where(
-            CourseClass.run_id.in_([r.id for r in runs]))) or 0 if runs else 0
+            CourseClass.run_id.in_(run_ids))) or 0
+        students = await session.scalar(select(func.count(func.distinct(ClassStudent.user_id))).join(
+            CourseClass, CourseClass.id == ClassStudent.class_id).where(CourseClass.run_id.in_(run_ids))) or 0
         figures = await self._figures(session, course)
         added = [(m.asset_id, m.added_at) for m in figures["materials"]]
         added += [(n.id, n.added_at) for n in await session.scalars(
@@ -230,7 +252,7 @@ class CourseHandlers:
             **figures,
             "runs": len(runs),
             "classes": classes,
-            "students": 0,
+            "students": students,
             "yearly_update_ratio": rules.resource_update_ratio(added, start, end),
             "latest_run_state": self._state(latest, await self._term(session, latest)) if latest else "",
         }
@@ -240,7 +262,7 @@ class CourseHandlers:
     async def add_material(self, caller: Caller, course_id: str, asset_id: str, title: str) -> tuple[Course, dict]:
         async with self.db.transaction() as session:
             course = await self._course(session, course_id)
-            self._may_edit(caller, course)
+            await self._edit(session, caller, course)
         reference = await self.referenceability(asset_id)
         if reference.school_id != course.school_id:
             raise NotFound("no such asset in your school's media")
@@ -257,7 +279,7 @@ class CourseHandlers:
     async def remove_material(self, caller: Caller, course_id: str, asset_id: str) -> tuple[Course, dict]:
         async with self.db.transaction() as session:
             course = await self._course(session, course_id)
-            self._may_edit(caller, course)
+            await self._edit(session, caller, course)
             removed = await session.execute(delete(Material).where(
                 Material.course_id == course_id, Material.run_id == "", Material.asset_id == asset_id))
             if not removed.rowcount:
@@ -270,15 +292,19 @@ class CourseHandlers:
                           editing: bool) -> tuple[Course, str, str]:
         """(course, plan's course id, plan's run id) after checking the caller may read or edit it."""
         course = await self._course(session, course_id)
-        if editing:
-            self._may_edit(caller, course)
-        else:
-            self._may_see(caller, course)
         if run_id:
+            await self._see(session, caller, course)
             run = await session.get(Run, run_id)
             if run is None or run.course_id != course.id:
                 raise NotFound("no such run of this course")
+            if editing:
+                rules.check_editable(course.kind)
+                await self._permitted(session, caller, course, run.id, "edit_content")
             return course, course.id, run.id
+        if editing:
+            await self._edit(session, caller, course)
+        else:
+            await self._see(session, caller, course)
         owner_course, owner_run = await self._plan_owner(session, course)
         return course, owner_course, owner_run
 
@@ -427,7 +453,7 @@ class CourseHandlers:
     async def open_run(self, caller: Caller, course_id: str, term_code: str) -> tuple[Run, str]:
         async with self.db.transaction() as session:
             course = await self._course(session, course_id)
-            self._may_see(caller, course)
+            await self._see(session, caller, course)
             if caller.user_id != course.leader_id:
                 raise PermissionDenied("the course leader opens runs")
             await self._known_term(session, course, term_code)
@@ -477,7 +503,7 @@ class CourseHandlers:
             if run is None:
                 raise NotFound("no such run")
             course = await self._course(session, run.course_id)
-            self._may_see(caller, course)
+            await self._see(session, caller, course)
             public = await session.scalar(select(CourseClass.id).where(
                 CourseClass.run_id == run.id, CourseClass.is_public.is_(True)))
             return run, course, self._state(run, await self._term(session, run)), public or ""
@@ -485,7 +511,7 @@ class CourseHandlers:
     async def list_runs(self, caller: Caller, course_id: str) -> list[tuple[Run, Course, str, str]]:
         async with self.db.transaction() as session:
             course = await self._course(session, course_id)
-            self._may_see(caller, course)
+            await self._see(session, caller, course)
             runs = list(await session.scalars(select(Run).where(Run.course_id == course_id).order_by(Run.number)))
         return [await self.get_run(caller, run.id) for run in runs]
 
@@ -496,7 +522,7 @@ class CourseHandlers:
             if run is None:
                 raise NotFound("no such run")
             course = await self._course(session, run.course_id)
-            self._may_see(caller, course)
+            await self._see(session, caller, course)
             if caller.user_id != course.leader_id:
                 raise PermissionDenied("the course leader publishes runs")
             if not term_code:
@@ -541,7 +567,7 @@ class CourseHandlers:
     async def apply_for_mooc(self, caller: Caller, course_id: str) -> MoocApplication:
         async with self.db.transaction() as session:
             course = await self._course(session, course_id)
-            self._may_see(caller, course)
+            await self._see(session, caller, course)
             if caller.user_id != course.leader_id:
                 raise PermissionDenied("the course leader applies")
             minutes = await self._approved_minutes(session, course.id, "")

@@ -174,7 +174,22 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             imported=outcome.imported,
             errors=[pb.RowError(line=p.line, field=p.field, reason=p.reason) for p in outcome.problems],
             credentials=[issued_message(issued) for _, issued in outcome.credentials],
+            accounts=[pb.ImportedAccount(line=line, number=number, user_id=user_id)
+                      for line, number, user_id in outcome.accounts],
         )
+
+    async def FindTeachers(self, request, context):  # type: ignore[no-untyped-def]
+        found = await self.handlers.find_teachers(require_caller(), request.query)
+        return pb.FindTeachersResponse(teachers=[
+            pb.TeacherCard(user_id=user.id, name=user.name, username=user.username, school_id=school.id,
+                           school_name=school.name) for user, school in found])
+
+    async def ResolveStudents(self, request, context):  # type: ignore[no-untyped-def]
+        students, unknown = await self.handlers.resolve_students(require_caller(), request.school_id,
+                                                                 list(request.numbers))
+        return pb.ResolveStudentsResponse(
+            students=[pb.ResolvedStudent(number=u.number or "", user_id=u.id, name=u.name) for u in students],
+            unknown_numbers=unknown)
 
     async def RegisterTeacher(self, request, context):  # type: ignore[no-untyped-def]
         user = await self.handlers.register_teacher(request)

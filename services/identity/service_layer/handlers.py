@@ -74,6 +74,7 @@ class ImportOutcome:
     imported: bool = False
     problems: list[RowProblem] = field(default_factory=list)
     credentials: list[tuple[int, Issued]] = field(default_factory=list)
+    accounts: list[tuple[int, str, str]] = field(default_factory=list)  # line, number, user id
 
 
 @dataclass(frozen=True)
@@ -456,9 +457,10 @@ class IdentityHandlers:
         content: bytes,
         import_valid_rows: bool,
     ) -> ImportOutcome:
-        caller.require_school_admin_of(school_id)
         if role not in rules.IMPORTABLE_ROLES:
             raise InvalidArgument("import students or teachers")
+        if not (caller.role == "teacher" and role == "student" and caller.school_id == school_id):
+            caller.require_school_admin_of(school_id)  # teachers import their own school's students only
         good, problems = validate_rows(read_rows(filename, content))
         outcome = ImportOutcome(rows=len(good) + len({p.line for p in problems}))
         async with self.db.transaction() as session:
@@ -511,7 +513,10 @@ class IdentityHandlers:
                         }
                     )
                     outcome.credentials.append((row.line, Issued(user_id, username, secret)))
-                elif (current.name, current.phone, current.email, current.class_name) != (
+                    outcome.accounts.append((row.line, row.number, user_id))
+                    continue
+                outcome.accounts.append((row.line, row.number, current.id))
+                if (current.name, current.phone, current.email, current.class_name) != (
                     row.name, row.phone, row.email, row.class_name
                 ):
                     changes.append(
@@ -546,6 +551,41 @@ class IdentityHandlers:
             ):
                 owners[phone] = user_id
         return owners
+
+    # ---- lookups for teams and classes ---------------------------------------------------
+
+    async def find_teachers(self, caller: Caller, query: str) -> list[tuple[User, School]]:
+        """Teachers of any school, for course teams: exact id, username or phone, or part of the name."""
+        caller.require_role("teacher", "school_admin", "center_admin", "platform_admin")
+        query = query.strip()
+        if len(query) < 2:
+            raise InvalidArgument("search with at least 2 characters")
+        async with self.db.transaction() as session:
+            rows = await session.execute(
+                select(User, School).join(School, School.id == User.school_id).where(
+                    User.role == "teacher", User.status == UserStatus.ACTIVE,
+                    or_(User.id == query, User.username == query, User.phone == query,
+                        User.name.like(f"%{query}%")),
+                ).order_by(User.name).limit(20))
+            return [(user, school) for user, school in rows]
+
+    async def resolve_students(
+        self, caller: Caller, school_id: str, numbers: list[str]
+    ) -> tuple[list[User], list[str]]:
+        """A school's student accounts by student number; the numbers nobody has come back too."""
+        if caller.role not in ("teacher", "school_admin") or caller.school_id != school_id:
+            raise PermissionDenied("teachers and admins look up students of their own school")
+        wanted = list(dict.fromkeys(n.strip() for n in numbers if n.strip()))
+        if len(wanted) > 5000:
+            raise InvalidArgument("look up at most 5000 numbers at once")
+        found: dict[str, User] = {}
+        async with self.db.transaction() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                for user in await session.scalars(select(User).where(
+                        User.school_id == school_id, User.role == "student", User.number.in_(chunk))):
+                    found[user.number or ""] = user
+        return [found[n] for n in wanted if n in found], [n for n in wanted if n not in found]
 
     # ---- teacher self-registration ---------------------------------------------------
 

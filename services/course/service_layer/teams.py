@@ -1,0 +1,232 @@
+"""Run teams, classes, rosters and chapter releases.
+
+The leader manages the team (tutor teachers of other schools included) and chooses each
+member's permissions; members with manage_classes create classes for their own school's
+students, fill them, and open chapters to them on dates of their choosing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.identity.v1 import identity_pb2
+from servicekit.auth import Caller
+from servicekit.clock import utcnow
+from servicekit.db import Database
+from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.course.adapters.orm import ChapterRelease, ClassStudent, Course, CourseClass, PlanNode, Run, RunMember
+from services.course.domain import runs as run_rules
+from services.course.service_layer.courses import CourseHandlers
+
+
+@dataclass(frozen=True)
+class IdentityClient:
+    """The identity service, called on the caller's behalf."""
+
+    find_teachers: Callable[[str], Awaitable[identity_pb2.FindTeachersResponse]]
+    resolve_students: Callable[[str, list[str]], Awaitable[identity_pb2.ResolveStudentsResponse]]
+    import_students: Callable[[str, str, bytes], Awaitable[identity_pb2.ImportReport]]
+
+
+@dataclass(frozen=True)
+class RosterReport:
+    added: int
+    already_in_class: int
+    unknown_numbers: list[str]
+    errors: list[tuple[int, str, str]]
+    accounts_created: int
+    imported: bool
+
+
+class TeamHandlers:
+    def __init__(self, db: Database, courses: CourseHandlers, identity: IdentityClient,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.courses = courses
+        self.identity = identity
+        self.clock = clock
+
+    async def _run_and_course(self, session: AsyncSession, caller: Caller, run_id: str) -> tuple[Run, Course]:
+        run = await session.get(Run, run_id)
+        if run is None:
+            raise NotFound("no such run")
+        course = await session.get(Course, run.course_id)
+        assert course is not None
+        await self.courses._see(session, caller, course)
+        return run, course
+
+    # ---- the team -------------------------------------------------------------------------
+
+    async def find_teachers(self, caller: Caller, query: str) -> identity_pb2.FindTeachersResponse:
+        caller.require_role("teacher")
+        return await self.identity.find_teachers(query)
+
+    async def team(self, caller: Caller, run_id: str) -> tuple[Course, list[RunMember]]:
+        async with self.db.transaction() as session:
+            run, course = await self._run_and_course(session, caller, run_id)
+            members = list(await session.scalars(
+                select(RunMember).where(RunMember.run_id == run.id).order_by(RunMember.added_at)))
+            return course, members
+
+    async def add_member(self, caller: Caller, run_id: str, user_id: str, permissions: list[str]) -> None:
+        chosen = run_rules.check_permissions(permissions)
+        async with self.db.transaction() as session:
+            _, course = await self._run_and_course(session, caller, run_id)
+        if caller.user_id != course.leader_id:
+            raise PermissionDenied("only the course leader manages the team")
+        if user_id == course.leader_id:
+            raise InvalidArgument("the leader is on every run's team already")
+        # The teacher is found by the identity service, across schools.
+        teacher = None
+        for candidate in (await self.identity.find_teachers(user_id)).teachers:
+            teacher = candidate if candidate.user_id == user_id else teacher
+        if teacher is None:
+            raise NotFound("no such teacher (search with FindTeachers first)")
+        async with self.db.transaction() as session:
+            member = await session.get(RunMember, (run_id, user_id))
+            if member is None:
+                session.add(RunMember(run_id=run_id, user_id=user_id, name=teacher.name, school_id=teacher.school_id,
+                                      school_name=teacher.school_name, permissions_json=json.dumps(list(chosen)),
+                                      added_at=self.clock()))
+            else:  # adding again changes the permissions
+                member.permissions_json = json.dumps(list(chosen))
+
+    async def remove_member(self, caller: Caller, run_id: str, user_id: str) -> None:
+        """Removing a member keeps the classes they made."""
+        async with self.db.transaction() as session:
+            _, course = await self._run_and_course(session, caller, run_id)
+            if caller.user_id != course.leader_id:
+                raise PermissionDenied("only the course leader manages the team")
+            member = await session.get(RunMember, (run_id, user_id))
+            if member is None:
+                raise NotFound("not a member of this run's team")
+            await session.delete(member)
+
+    # ---- classes ----------------------------------------------------------------------------
+
+    async def create_class(self, caller: Caller, run_id: str, name: str) -> CourseClass:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidArgument("a class name has 1 to 100 characters")
+        async with self.db.transaction() as session:
+            run, course = await self._run_and_course(session, caller, run_id)
+            await self.courses._permitted(session, caller, course, run.id, "manage_classes")
+            if run.state in (run_rules.ENDED, run_rules.TAKEN_DOWN):
+                raise FailedPrecondition(f"the run is {run.state}")
+            if await session.scalar(select(CourseClass.id).where(CourseClass.run_id == run.id,
+                                                                 CourseClass.name == name)):
+                raise InvalidArgument(f"the run already has a class named {name}")
+            course_class = CourseClass(run_id=run.id, name=name, is_public=False, school_id=caller.school_id or "",
+                                       created_by=caller.user_id, created_at=self.clock())
+            session.add(course_class)
+            await session.flush()
+            return course_class
+
+    async def classes(self, caller: Caller, run_id: str) -> list[tuple[CourseClass, int, list[tuple]]]:
+        async with self.db.transaction() as session:
+            run, course = await self._run_and_course(session, caller, run_id)
+            rows = list(await session.scalars(
+                select(CourseClass).where(CourseClass.run_id == run.id).order_by(CourseClass.created_at)))
+            chapters = {n.id: n.title for n in await session.scalars(
+                select(PlanNode).where(PlanNode.course_id == course.id, PlanNode.run_id == run.id,
+                                       PlanNode.kind == "chapter"))}
+            result = []
+            for course_class in rows:
+                students = await session.scalar(select(func.count()).select_from(ClassStudent).where(
+                    ClassStudent.class_id == course_class.id)) or 0
+                releases = [(r.chapter_id, chapters.get(r.chapter_id, ""), r.release_at,
+                             run_rules.is_released(r.release_at, self.clock()))
+                            for r in await session.scalars(select(ChapterRelease).where(
+                                ChapterRelease.class_id == course_class.id).order_by(ChapterRelease.release_at))]
+                result.append((course_class, students, releases))
+            return result
+
+    async def _managed_class(self, session: AsyncSession, caller: Caller, class_id: str) -> tuple[CourseClass, Run]:
+        """A class its maker manages; the public class, any teacher with manage_classes; the leader, all."""
+        course_class = await session.get(CourseClass, class_id)
+        if course_class is None:
+            raise NotFound("no such class")
+        run, course = await self._run_and_course(session, caller, course_class.run_id)
+        await self.courses._permitted(session, caller, course, run.id, "manage_classes")
+        if caller.user_id not in (course.leader_id, course_class.created_by) and not course_class.is_public:
+            raise PermissionDenied("a class is managed by the teacher who made it (and the course leader)")
+        return course_class, run
+
+    async def add_students(self, caller: Caller, class_id: str, numbers: list[str]) -> RosterReport:
+        async with self.db.transaction() as session:
+            course_class, _ = await self._managed_class(session, caller, class_id)
+        school = course_class.school_id or caller.school_id or ""
+        resolved = await self.identity.resolve_students(school, numbers)
+        added, present = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students])
+        return RosterReport(added, present, list(resolved.unknown_numbers), [], 0, True)
+
+    async def import_students(self, caller: Caller, class_id: str, filename: str, content: bytes) -> RosterReport:
+        """A CSV/XLSX of students: accounts that are missing are created by the identity service."""
+        async with self.db.transaction() as session:
+            course_class, _ = await self._managed_class(session, caller, class_id)
+        school = course_class.school_id or caller.school_id or ""
+        report = await self.identity.import_students(school, filename, content)
+        errors = [(e.line, e.field, e.reason) for e in report.errors]
+        if not report.imported:
+            return RosterReport(0, 0, [], errors, 0, False)
+        resolved = await self.identity.resolve_students(school, [a.number for a in report.accounts])
+        added, present = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students])
+        return RosterReport(added, present, list(resolved.unknown_numbers), errors, report.created, True)
+
+    async def _enrol(self, class_id: str, students: list[tuple[str, str, str]]) -> tuple[int, int]:
+        async with self.db.transaction() as session:
+            present = set(await session.scalars(select(ClassStudent.user_id).where(ClassStudent.class_id == class_id)))
+            new = [s for s in dict.fromkeys(students) if s[0] not in present]
+            for user_id, number, name in new:
+                session.add(ClassStudent(class_id=class_id, user_id=user_id, number=number, name=name,
+                                         added_at=self.clock()))
+        return len(new), len(students) - len(new)
+
+    async def release_chapter(self, caller: Caller, class_id: str, chapter_id: str,
+                              release_at: datetime | None) -> None:
+        run_rules.check_release(release_at)
+        async with self.db.transaction() as session:
+            course_class, run = await self._managed_class(session, caller, class_id)
+            chapter = await session.get(PlanNode, chapter_id)
+            if chapter is None or chapter.run_id != run.id or chapter.kind != "chapter":
+                raise NotFound("no such chapter in this run's plan")
+            when = release_at or self.clock()
+            release = await session.get(ChapterRelease, (class_id, chapter_id))
+            if release is None:
+                session.add(ChapterRelease(class_id=class_id, chapter_id=chapter_id, release_at=when))
+            else:
+                release.release_at = when
+
+    async def class_run(self, class_id: str) -> str:
+        async with self.db.transaction() as session:
+            course_class = await session.get(CourseClass, class_id)
+        if course_class is None:
+            raise NotFound("no such class")
+        return course_class.run_id
+
+    async def join_run(self, caller: Caller, run_id: str, number: str) -> tuple[str, bool]:
+        """A student joins without a class: into the public class. MOOC runs are open to every school,
+        a SPOC's runs to its own school's students only."""
+        caller.require_role("student")
+        async with self.db.transaction() as session:
+            run = await session.get(Run, run_id)
+            course = await session.get(Course, run.course_id) if run else None
+            if run is None or course is None or (course.kind != "mooc" and course.school_id != caller.school_id):
+                raise NotFound("no such run")
+            state = self.courses._state(run, await self.courses._term(session, run))
+            if state not in (run_rules.PUBLISHED, run_rules.RUNNING):
+                raise FailedPrecondition(f"the run is {state}; students join published runs")
+            public = await session.scalar(select(CourseClass).where(
+                CourseClass.run_id == run.id, CourseClass.is_public.is_(True)))
+            assert public is not None
+            if await session.get(ClassStudent, (public.id, caller.user_id)):
+                return public.id, True
+            session.add(ClassStudent(class_id=public.id, user_id=caller.user_id, number=number, name=caller.name,
+                                     added_at=self.clock()))
+            return public.id, False
