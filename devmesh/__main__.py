@@ -35,8 +35,11 @@ def main() -> None:
         pass
     except Exception as error:
         print(f"make run failed: {error}", file=sys.stderr)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         mesh.stop()
         sys.exit(1)
+    # A second Ctrl-C (or the terminal's signal reaching us twice) must not cut the stop short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     print("\nStopping ...", flush=True)
     mesh.stop()
     print("Stopped. Data kept in", data_dir)

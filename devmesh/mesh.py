@@ -92,7 +92,9 @@ def _free_port(taken: set[int], twin: bool) -> int:
 
 
 def _is_free(port: int) -> bool:
+    """Nobody listens there (connections of a just-stopped server lingering in TIME_WAIT do not count)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True

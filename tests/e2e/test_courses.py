@@ -154,6 +154,12 @@ def test_a_teaching_plan_has_three_levels_moves_among_siblings_and_counts_minute
     assert plan["chapter_minutes"][chapter] == pytest.approx(minutes, abs=0.01)
     assert plan["total_minutes"] == pytest.approx(minutes, abs=0.01)
     assert leader.get(f"/courses/{course['id']}")["approved_video_minutes"] == pytest.approx(minutes, abs=0.01)
+    # A unit is re-pointed to another approved resource; an unapproved one is refused there too.
+    other = approved_video(clips, leader, school.admin, seconds=2)
+    repointed = leader.request("PATCH", f"{path}/{unit}", json={"resource_id": other["id"]})
+    assert next(n for n in repointed["nodes"] if n["id"] == unit)["resource_id"] == other["id"]
+    expect_problem(409, lambda: leader.request("PATCH", f"{path}/{unit}", json={"resource_id": unapproved["id"]}))
+    leader.request("PATCH", f"{path}/{unit}", json={"resource_id": video["id"]})
     usage = school.admin.get("/courses", params={"query": "高等数学"})["items"][0]
     assert usage["yearly_update_ratio"] == 1.0 and usage["video_minutes"] == pytest.approx(minutes, abs=0.01)
     renamed = leader.request("PATCH", f"{path}/{chapter}", json={"title": "第一讲 极限"})
@@ -337,3 +343,23 @@ def test_a_tutor_teacher_of_another_school_does_what_their_permissions_allow_and
     classes = leader.get(f"/runs/{run['id']}/classes")["items"]
     assert [c["name"] for c in classes if not c["public"]] == ["外校1班"]
     assert school.admin.get("/courses", params={"query": "电路原理"})["items"][0]["students"] == 2
+
+
+def test_materials_reference_the_schools_media(
+    clips: Path, api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
+) -> None:
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "工程制图", "category": "机械"})
+    pending = upload_file(leader, media_clips.compliant_720p(clips, seconds=2))
+    with_material = leader.post(f"/courses/{course['id']}/materials", {"asset_id": pending["id"], "title": "导学"})
+    assert [(m["asset_id"], m["title"]) for m in with_material["materials"]] == [(pending["id"], "导学")]
+    expect_problem(409, lambda: leader.post(f"/courses/{course['id']}/materials", {"asset_id": pending["id"]}))
+    _, foreign_teacher = create_account(other_school.admin, api, role="teacher", school_id=other_school.id,
+                                        number="FT1", name="外校")
+    foreign = upload_file(foreign_teacher, media_clips.compliant_720p(clips, seconds=2))
+    expect_problem(404, lambda: leader.post(f"/courses/{course['id']}/materials", {"asset_id": foreign["id"]}))
+    # A cover must be an approved asset of the school.
+    expect_problem(409, lambda: leader.request("PATCH", f"/courses/{course['id']}",
+                                               json={"cover_asset_id": pending["id"]}))
+    removed = leader.request("DELETE", f"/courses/{course['id']}/materials/{pending['id']}")
+    assert removed["materials"] == []
+    expect_problem(404, lambda: leader.request("DELETE", f"/courses/{course['id']}/materials/{pending['id']}"))
