@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from servicekit.config import DEFAULT_PORTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("identity", "review", "media", "course")  # the services built so far, in start order
+SERVICES = ("identity", "review", "media", "course", "sharing")  # the services built so far, in start order
 MEDIA_WORKERS = ("media_worker", "media_worker1")
 WEED_GRPC_OFFSET = 10000  # weed listens on port + 10000 for gRPC
 
@@ -57,6 +57,7 @@ class Ports:
     review: int = DEFAULT_PORTS["review"]
     media: int = DEFAULT_PORTS["media"]
     course: int = DEFAULT_PORTS["course"]
+    sharing: int = DEFAULT_PORTS["sharing"]
     media_worker: int = 50173  # the workers' health ports
     media_worker1: int = 50174
 
@@ -136,6 +137,7 @@ class Mesh:
                 "REVIEW_ADDR": f"127.0.0.1:{self.ports.review}",
                 "MEDIA_ADDR": f"127.0.0.1:{self.ports.media}",
                 "COURSE_ADDR": f"127.0.0.1:{self.ports.course}",
+                "SHARING_ADDR": f"127.0.0.1:{self.ports.sharing}",
                 "GATEWAY_PORT": str(self.ports.gateway),
                 "S3_ENDPOINT": self.s3_endpoint,
                 "AWS_ACCESS_KEY_ID": self.s3_access_key,

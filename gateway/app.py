@@ -19,9 +19,10 @@ from contracts.course.v1 import course_pb2_grpc
 from contracts.identity.v1 import identity_pb2_grpc
 from contracts.media.v1 import media_pb2_grpc
 from contracts.review.v1 import review_pb2_grpc
+from contracts.sharing.v1 import sharing_pb2_grpc
 from gateway import problems
 from gateway.limits import BodyLimitMiddleware
-from gateway.routes import accounts, courses, media, reviews
+from gateway.routes import accounts, courses, media, reviews, sharing
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.config import MeshSettings
@@ -38,6 +39,7 @@ class Backends:
     review: review_pb2_grpc.ReviewServiceStub
     media: media_pb2_grpc.MediaServiceStub
     course: course_pb2_grpc.CourseServiceStub
+    sharing: sharing_pb2_grpc.SharingServiceStub
     verifier: TokenVerifier
 
     @classmethod
@@ -47,6 +49,7 @@ class Backends:
             "review": channel(mesh.review_addr),
             "media": channel(mesh.media_addr),
             "course": channel(mesh.course_addr),
+            "sharing": channel(mesh.sharing_addr),
         }
         return cls(
             channels=channels,
@@ -54,6 +57,7 @@ class Backends:
             review=review_pb2_grpc.ReviewServiceStub(channels["review"]),
             media=media_pb2_grpc.MediaServiceStub(channels["media"]),
             course=course_pb2_grpc.CourseServiceStub(channels["course"]),
+            sharing=sharing_pb2_grpc.SharingServiceStub(channels["sharing"]),
             verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
         )
 
@@ -94,6 +98,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(media.router, prefix=API_PREFIX)
     app.include_router(courses.router, prefix=API_PREFIX)
+    app.include_router(sharing.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:

@@ -33,6 +33,7 @@ class MeshSettings(BaseSettings):
     review_addr: str = f"127.0.0.1:{DEFAULT_PORTS['review']}"
     media_addr: str = f"127.0.0.1:{DEFAULT_PORTS['media']}"
     course_addr: str = f"127.0.0.1:{DEFAULT_PORTS['course']}"
+    sharing_addr: str = f"127.0.0.1:{DEFAULT_PORTS['sharing']}"
 
     @property
     def is_development(self) -> bool:

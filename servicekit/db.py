@@ -40,6 +40,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+READ_ONLY = "platform_read_only"
+
+
 def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -67,7 +70,9 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (Database.read) take no write lock, so they run side by side under WAL.
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -95,6 +100,13 @@ class Database:
                 yield session
             if session.info.pop("outbox_written", False):
                 self.outbox_written.set()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads: on SQLite it waits for no writer and blocks none."""
+        async with self.sessions() as session:  # closing ends the transaction; loaded rows stay readable
+            await session.connection(execution_options={READ_ONLY: True})
+            yield session
 
     async def migrate(self, script_location: Path) -> None:
         """Bring the schema to the newest revision of this service's Alembic history."""

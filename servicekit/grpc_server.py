@@ -89,6 +89,12 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
                 if error.reason:
                     context.set_trailing_metadata(((REASON_METADATA_KEY, error.reason),))
                 await context.abort(status_for(error), error.message)
+            except grpc.aio.AioRpcError as error:
+                # A service called on the caller's behalf refused: its status and reason carry through.
+                for key, value in error.trailing_metadata() or ():
+                    if key == REASON_METADATA_KEY:
+                        context.set_trailing_metadata(((REASON_METADATA_KEY, value),))
+                await context.abort(error.code(), error.details() or error.code().name)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception:

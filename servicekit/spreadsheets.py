@@ -64,14 +64,20 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def xlsx_template(headers: list[str], example: list[str]) -> bytes:
-    """A one-sheet workbook with the header row and one example row."""
+def xlsx_rows(headers: list[str], rows: list[list]) -> bytes:
+    """A one-sheet workbook: the header row, then the rows."""
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
     sheet.append(headers)
-    sheet.append(example)
+    for row in rows:
+        sheet.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def xlsx_template(headers: list[str], example: list[str]) -> bytes:
+    """A template to fill in: the header row and one example row."""
+    return xlsx_rows(headers, [example])

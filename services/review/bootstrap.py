@@ -18,7 +18,7 @@ from services.review.service_layer.handlers import ReviewHandlers
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # The services whose subjects are reviewed, by their event stream.
-OWNERS = {"identity": "IDENTITY", "media": "MEDIA", "course": "COURSE"}
+OWNERS = {"identity": "IDENTITY", "media": "MEDIA", "course": "COURSE", "sharing": "SHARING"}
 
 
 async def build() -> tuple[ServiceHost, Runtime]:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from devmesh.client import Api
+from devmesh.client import Api, ApiError
 
 PASSWORD = "Own-pass-2026"
+CURRENT_TERM = {"code": "2026-autumn", "name": "2026秋季学期", "starts_on": "2026-09-01", "ends_on": "2027-01-20"}
+NEXT_TERM = {"code": "2027-spring", "name": "2027春季学期", "starts_on": "2027-02-20", "ends_on": "2027-07-10"}
 
 
 def new_phone() -> str:
@@ -58,3 +60,18 @@ def school(make_school) -> SchoolWorld:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def other_school(make_school) -> SchoolWorld:  # type: ignore[no-untyped-def]
     return make_school()
+
+
+@pytest.fixture(scope="session")
+def center(api: Api, platform: Api) -> Api:
+    """The provincial center's admin, with the term calendar in place."""
+    username = f"center-{uuid.uuid4().hex[:6]}"
+    created = platform.post("/users", {"role": "center_admin", "province_code": "33", "username": username,
+                                       "name": "课程管理中心"})
+    center = api.first_login(username, created["credentials"]["initial_password"], PASSWORD)
+    for term in (CURRENT_TERM, NEXT_TERM):
+        try:
+            center.post("/terms", term)
+        except ApiError as error:
+            assert error.status == 409
+    return center

@@ -8,30 +8,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from devmesh.client import Api, ApiError
+from devmesh.client import Api
 from tests import media_clips
-from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account
+from tests.e2e.conftest import CURRENT_TERM, NEXT_TERM, PASSWORD, SchoolWorld, create_account
 from tests.e2e.media_support import upload_file, wait_for_state
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
-
-CURRENT_TERM = {"code": "2026-autumn", "name": "2026秋季学期", "starts_on": "2026-09-01", "ends_on": "2027-01-20"}
-NEXT_TERM = {"code": "2027-spring", "name": "2027春季学期", "starts_on": "2027-02-20", "ends_on": "2027-07-10"}
-
-
-@pytest.fixture(scope="session")
-def center(api: Api, platform: Api) -> Api:
-    """The provincial center's admin, with the term calendar in place."""
-    username = f"center-{uuid.uuid4().hex[:6]}"
-    created = platform.post("/users", {"role": "center_admin", "province_code": "33", "username": username,
-                                       "name": "课程管理中心"})
-    center = api.first_login(username, created["credentials"]["initial_password"], PASSWORD)
-    for term in (CURRENT_TERM, NEXT_TERM):
-        try:
-            center.post("/terms", term)
-        except ApiError as error:
-            assert error.status == 409
-    return center
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ KEDA_KINDS = frozenset({("keda.sh/v1alpha1", "ScaledObject")})
 MEDIA_SOURCES = ROOT / "services" / "media"
 
 APP_IMAGE = "open-course-platform"  # one image, one process per Deployment
-GRPC_SERVICES = {"identity", "review", "course", "media"}  # at least these; more join later
+GRPC_SERVICES = {"identity", "review", "course", "sharing", "media"}  # at least these; more join later
 GRPC_WORKERS = {"media-worker"}  # gRPC health only, no Service: probed natively all the same
 PROVINCES = {"zhejiang": "33"}  # GB/T 2260 code each known overlay must deploy with
 KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schemas the package bundles

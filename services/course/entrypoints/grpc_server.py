@@ -283,3 +283,7 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     async def JoinRun(self, request, context):  # type: ignore[no-untyped-def]
         class_id, already = await self.teams.join_run(require_caller(), request.run_id, "")
         return pb.JoinRunResponse(class_id=class_id, already_joined=already)
+
+    async def GetSchoolUsage(self, request, context):  # type: ignore[no-untyped-def]
+        classes, students = await self.courses.school_usage(require_caller(), request.run_id, request.school_id)
+        return pb.SchoolUsage(classes=classes, students=students)

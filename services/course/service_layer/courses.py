@@ -54,6 +54,13 @@ class PlanView:
     total_minutes: float
 
 
+async def announce_course(session: AsyncSession, course: Course) -> None:
+    """Other services (the sharing lists) follow a course's public facts by this event."""
+    await emit(session, outbox, "course.course.changed", course_pb2.CourseChanged(
+        course_id=course.id, name=course.name, category=course.category, leader_id=course.leader_id,
+        leader_name=course.leader_name, online_credits=course.online_credits, total_credits=course.total_credits))
+
+
 class CourseHandlers:
     def __init__(self, db: Database, referenceability: Referenceability,
                  clock: Callable[[], datetime] = utcnow) -> None:
@@ -202,6 +209,7 @@ class CourseHandlers:
                     rules.updated_overview(json.loads(course.overview_json), dict(request.overview)),
                     ensure_ascii=False)
             course.updated_at = self.clock()
+            await announce_course(session, course)
             return course, await self._figures(session, course)
 
     async def _usable_asset(self, asset_id: str, course: Course) -> media_pb2.Referenceability:
@@ -293,10 +301,11 @@ class CourseHandlers:
         """(course, plan's course id, plan's run id) after checking the caller may read or edit it."""
         course = await self._course(session, course_id)
         if run_id:
-            await self._see(session, caller, course)
             run = await session.get(Run, run_id)
             if run is None or run.course_id != course.id:
                 raise NotFound("no such run of this course")
+            if editing or not await self._is_open_mooc_run(session, course, run):
+                await self._see(session, caller, course)
             if editing:
                 rules.check_editable(course.kind)
                 await self._permitted(session, caller, course, run.id, "edit_content")
@@ -431,6 +440,11 @@ class CourseHandlers:
             return self._view(request.course_id, request.run_id, [n for n in rows if n.id not in doomed])
 
     # ---- runs -----------------------------------------------------------------------------
+
+    async def _is_open_mooc_run(self, session: AsyncSession, course: Course, run: Run) -> bool:
+        """A MOOC's published or running run is open to every school: anyone signed in reads its plan."""
+        state = self._state(run, await self._term(session, run))
+        return course.kind == rules.MOOC and state in (run_rules.PUBLISHED, run_rules.RUNNING)
 
     @staticmethod
     async def _term(session: AsyncSession, run: Run | None) -> Term | None:
@@ -638,3 +652,18 @@ class CourseHandlers:
         reference = changed.referenceability
         for node in await session.scalars(select(PlanNode).where(PlanNode.resource_id == reference.asset_id)):
             node.resource_usable = reference.referenceable
+
+    async def school_usage(self, caller: Caller, run_id: str, school_id: str) -> tuple[int, int]:
+        """A school's classes and students on a run: for that school's users and the course's team."""
+        async with self.db.transaction() as session:
+            run = await session.get(Run, run_id)
+            if run is None:
+                raise NotFound("no such run")
+            if caller.school_id != school_id:
+                course = await self._course(session, run.course_id)
+                await self._see(session, caller, course)
+            class_ids = list(await session.scalars(select(CourseClass.id).where(
+                CourseClass.run_id == run_id, CourseClass.school_id == school_id)))
+            students = await session.scalar(select(func.count(func.distinct(ClassStudent.user_id))).where(
+                ClassStudent.class_id.in_(class_ids))) or 0
+        return len(class_ids), students

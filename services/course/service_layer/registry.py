@@ -16,8 +16,9 @@ from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review
 from servicekit.spreadsheets import read_rows, xlsx_template
-from services.course.adapters.orm import RegistryChange, RegistryEntry, Term, outbox
+from services.course.adapters.orm import Course, RegistryChange, RegistryEntry, Term, outbox
 from services.course.domain import runs as run_rules
+from services.course.service_layer.courses import announce_course
 
 OWNER = "course"
 KIND_REGISTRY_ENTRY = "registry_entry"
@@ -196,6 +197,10 @@ class RegistryHandlers:
                 entry = await session.get(RegistryEntry, change.entry_id)
                 assert entry is not None
                 entry.name, entry.leader_name = change.name, change.leader_name
+                # The registered MOOC shows the new name and leader from now on.
+                for course in await session.scalars(select(Course).where(Course.registry_entry_id == entry.id)):
+                    course.name, course.leader_name = entry.name, entry.leader_name
+                    await announce_course(session, course)
 
     # ---- the term calendar --------------------------------------------------------------
 

@@ -21,6 +21,7 @@ PUBLIC_METHODS = {
         "ListSchools",
         "RegisterTeacher",
         "SubmitSchoolApplication",
+        "GetSchool",
     )
 }
 PASSWORD_CHANGE_METHODS = {f"/{SERVICE}/{name}" for name in ("ChangePassword", "GetMe", "Logout")}
@@ -216,3 +217,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def IssueSchoolAdminCredentials(self, request, context):  # type: ignore[no-untyped-def]
         issued = await self.handlers.issue_school_admin_credentials(require_caller(), request.application_id)
         return issued_message(issued)
+
+    async def GetUser(self, request, context):  # type: ignore[no-untyped-def]
+        return user_message(await self.handlers.get_user(require_caller(), request.id))
+
+    async def GetSchool(self, request, context):  # type: ignore[no-untyped-def]
+        return school_message(await self.handlers.get_school(request.id))

@@ -552,6 +552,26 @@ class IdentityHandlers:
                 owners[phone] = user_id
         return owners
 
+    # ---- lookups for other services ----------------------------------------------------------
+
+    async def get_user(self, caller: Caller, user_id: str) -> User:
+        async with self.db.transaction() as session:
+            user = await session.get(User, user_id)
+        allowed = user is not None and (
+            caller.user_id == user.id or caller.role == "platform_admin"
+            or (caller.role == "school_admin" and caller.school_id == user.school_id))
+        if not allowed:
+            raise NotFound("no such user")
+        assert user is not None
+        return user
+
+    async def get_school(self, school_id: str) -> School:
+        async with self.db.transaction() as session:
+            school = await session.get(School, school_id)
+        if school is None:
+            raise NotFound("no such school")
+        return school
+
     # ---- lookups for teams and classes ---------------------------------------------------
 
     async def find_teachers(self, caller: Caller, query: str) -> list[tuple[User, School]]:

@@ -15,6 +15,7 @@ KIND_SCOPES: dict[str, str] = {
     "registry_change": ScopeType.CENTER,
     "course_run": ScopeType.SCHOOL,
     "mooc_application": ScopeType.CENTER,
+    "sharing_entry": ScopeType.CENTER,
 }
 
 # Which admin role decides for which scope.

@@ -1,0 +1,1 @@
+"""The sharing service: the semester sharing lists of the province and cross-school adoption."""

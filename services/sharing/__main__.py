@@ -1,0 +1,6 @@
+"""python -m services.sharing"""
+
+from servicekit.runtime import main
+from services.sharing.bootstrap import build
+
+main(build)

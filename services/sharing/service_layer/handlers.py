@@ -1,0 +1,431 @@
+"""Sharing lists and adoption: the center opens and publishes lists, school admins nominate their MOOC
+runs, every school browses and adopts; course facts follow the course service's events."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.course.v1 import course_pb2
+from contracts.identity.v1 import identity_pb2
+from contracts.review.v1 import review_pb2
+from servicekit.auth import Caller
+from servicekit.clock import utcnow
+from servicekit.db import Database
+from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.pagination import fetch_page
+from servicekit.reviews import ScopeType, request_review, withdraw_review
+from servicekit.spreadsheets import xlsx_rows
+from services.sharing.adapters.orm import Adoption, Entry, SharingList, outbox
+
+OWNER = "sharing"
+KIND_SHARING_ENTRY = "sharing_entry"
+ADMINS = ("school_admin", "center_admin", "platform_admin")
+LISTED_RUN_STATES = ("published", "running")
+EXPORT_HEADERS = ["课程名称", "开课学校", "课程负责人", "负责人手机", "负责人邮箱", "类别", "线上学分", "总学分",
+                  "学期", "状态"]
+ADOPTION_HEADERS = ["课程名称", "供课学校", "选课学校", "辅导教师", "预计人数", "班级数", "学生数", "学期", "状态"]
+
+
+@dataclass(frozen=True)
+class Peers:
+    """Other services, called on the caller's behalf (their token goes along)."""
+
+    get_run: Callable[[str], Awaitable[course_pb2.Run]]
+    get_course: Callable[[str], Awaitable[course_pb2.Course]]
+    get_plan: Callable[[str, str], Awaitable[course_pb2.Plan]]
+    add_team_member: Callable[[str, str, list[str]], Awaitable[course_pb2.Team]]
+    school_usage: Callable[[str, str], Awaitable[course_pb2.SchoolUsage]]
+    get_user: Callable[[str], Awaitable[identity_pb2.User]]
+    get_school: Callable[[str], Awaitable[identity_pb2.School]]
+
+
+class SharingHandlers:
+    def __init__(self, db: Database, peers: Peers, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.peers = peers
+        self.clock = clock
+
+    # ---- lists (the provincial center) -----------------------------------------------------
+
+    async def open_list(self, caller: Caller, term_code: str, title: str, notice_on: str,
+                        publish_by: str) -> SharingList:
+        caller.require_role("center_admin")
+        title = title.strip()
+        if not term_code.strip() or not title or len(title) > 200:
+            raise InvalidArgument("a list needs a term and a title (at most 200 characters)")
+        try:
+            notice, deadline = date.fromisoformat(notice_on), date.fromisoformat(publish_by)
+        except ValueError as error:
+            raise InvalidArgument("notice_on and publish_by are YYYY-MM-DD") from error
+        if deadline <= notice:
+            raise InvalidArgument("the list is published after its notice")
+        async with self.db.transaction() as session:
+            if await session.scalar(select(SharingList.id).where(
+                    SharingList.province_code == caller.province_code, SharingList.term_code == term_code)):
+                raise AlreadyExists(f"the province already has a sharing list for {term_code}")
+            sharing_list = SharingList(province_code=caller.province_code or "", term_code=term_code.strip(),
+                                       title=title, notice_on=notice_on, publish_by=publish_by, state="open",
+                                       opened_by=caller.user_id, created_at=self.clock())
+            session.add(sharing_list)
+            await session.flush()
+            return sharing_list
+
+    async def lists(self, caller: Caller, state: str) -> list[tuple[SharingList, int]]:
+        """The center sees every list of its province; everyone else the published ones (and admins the open)."""
+        statement = select(SharingList).order_by(SharingList.created_at.desc())
+        if caller.role != "center_admin":
+            visible = ("published", "open") if caller.role == "school_admin" else ("published",)
+            statement = statement.where(SharingList.state.in_(visible))
+        if state:
+            statement = statement.where(SharingList.state == state)
+        async with self.db.transaction() as session:
+            result = []
+            for sharing_list in await session.scalars(statement):
+                count = len(list(await session.scalars(select(Entry.id).where(
+                    Entry.list_id == sharing_list.id, Entry.state == "approved"))))
+                result.append((sharing_list, count))
+            return result
+
+    async def _list(self, session: AsyncSession, list_id: str) -> SharingList:
+        sharing_list = await session.get(SharingList, list_id)
+        if sharing_list is None:
+            raise NotFound("no such sharing list")
+        return sharing_list
+
+    async def _center_list(self, session: AsyncSession, caller: Caller, list_id: str) -> SharingList:
+        caller.require_role("center_admin")
+        sharing_list = await self._list(session, list_id)
+        if sharing_list.province_code != caller.province_code:
+            raise NotFound("no such sharing list")
+        return sharing_list
+
+    async def close_list(self, caller: Caller, list_id: str) -> SharingList:
+        async with self.db.transaction() as session:
+            sharing_list = await self._center_list(session, caller, list_id)
+            if sharing_list.state != "open":
+                raise FailedPrecondition(f"the list is {sharing_list.state}")
+            sharing_list.state = "closed"
+            return sharing_list
+
+    async def publish_list(self, caller: Caller, list_id: str) -> SharingList:
+        async with self.db.transaction() as session:
+            sharing_list = await self._center_list(session, caller, list_id)
+            if sharing_list.state == "published":
+                raise FailedPrecondition("the list is published already")
+            if await session.scalar(select(Entry.id).where(Entry.list_id == list_id, Entry.state == "submitted")):
+                raise FailedPrecondition("review every submitted entry before publishing")
+            sharing_list.state, sharing_list.published_at = "published", self.clock()
+            return sharing_list
+
+    # ---- entries (school admins) --------------------------------------------------------------
+
+    async def add_entry(self, caller: Caller, list_id: str, run_id: str) -> Entry:
+        caller.require_role("school_admin")
+        async with self.db.transaction() as session:
+            sharing_list = await self._list(session, list_id)
+            self._open_for(caller, sharing_list)
+            if await session.scalar(select(Entry.id).where(Entry.list_id == list_id, Entry.run_id == run_id)):
+                raise AlreadyExists("the run is on this list already")
+        run = await self.peers.get_run(run_id)  # the course service refuses another school's runs
+        if run.school_id != caller.school_id:
+            raise PermissionDenied("school admins nominate their own school's runs")
+        if run.course_kind != "mooc":
+            raise FailedPrecondition("only MOOC runs are shared with other schools; a SPOC stays in its school")
+        if run.term_code != sharing_list.term_code or run.state not in LISTED_RUN_STATES:
+            raise FailedPrecondition(
+                f"the run must be approved for {sharing_list.term_code}; it is {run.state} in {run.term_code}")
+        course = await self.peers.get_course(run.course_id)
+        leader = await self.peers.get_user(course.leader_id)
+        school = await self.peers.get_school(run.school_id)
+        async with self.db.transaction() as session:
+            entry = Entry(list_id=list_id, run_id=run.id, course_id=course.id, school_id=run.school_id,
+                          school_name=school.name, course_name=course.name, category=course.category,
+                          online_credits=course.online_credits, total_credits=course.total_credits,
+                          leader_id=course.leader_id, leader_name=course.leader_name, leader_phone=leader.phone,
+                          leader_email=leader.email, term_code=run.term_code, state="draft", run_state=run.state,
+                          added_by=caller.user_id, created_at=self.clock())
+            entry.refresh_search_text()
+            session.add(entry)
+            await session.flush()
+            return entry
+
+    @staticmethod
+    def _open_for(caller: Caller, sharing_list: SharingList) -> None:
+        if sharing_list.province_code != caller.province_code:
+            raise NotFound("no such sharing list")
+        if sharing_list.state != "open":
+            raise FailedPrecondition(f"the list is {sharing_list.state}; entries change only while it is open")
+
+    async def _own_entry(self, session: AsyncSession, caller: Caller, entry_id: str) -> tuple[Entry, SharingList]:
+        caller.require_role("school_admin")
+        entry = await session.get(Entry, entry_id)
+        if entry is None or entry.school_id != caller.school_id:
+            raise NotFound("no such entry")
+        sharing_list = await self._list(session, entry.list_id)
+        self._open_for(caller, sharing_list)
+        return entry, sharing_list
+
+    async def remove_entry(self, caller: Caller, entry_id: str) -> None:
+        async with self.db.transaction() as session:
+            entry, _ = await self._own_entry(session, caller, entry_id)
+            if entry.state == "submitted":
+                await withdraw_review(session, outbox, owner=OWNER, kind=KIND_SHARING_ENTRY, subject_id=entry.id,
+                                      reason="the school removed it from the list")
+            await session.execute(delete(Adoption).where(Adoption.entry_id == entry.id))
+            await session.delete(entry)
+
+    async def submit(self, caller: Caller, list_id: str) -> int:
+        caller.require_role("school_admin")
+        async with self.db.transaction() as session:
+            sharing_list = await self._list(session, list_id)
+            self._open_for(caller, sharing_list)
+            drafts = list(await session.scalars(select(Entry).where(
+                Entry.list_id == list_id, Entry.school_id == caller.school_id, Entry.state == "draft")))
+            if not drafts:
+                raise FailedPrecondition("your school has no unsubmitted entries on this list")
+            for entry in drafts:
+                await self._request_review(session, caller, entry, sharing_list)
+            return len(drafts)
+
+    async def resubmit(self, caller: Caller, entry_id: str) -> Entry:
+        async with self.db.transaction() as session:
+            entry, sharing_list = await self._own_entry(session, caller, entry_id)
+            if entry.state != "rejected":
+                raise FailedPrecondition(f"only a rejected entry is resubmitted; this one is {entry.state}")
+            await self._request_review(session, caller, entry, sharing_list)
+            return entry
+
+    async def _request_review(self, session: AsyncSession, caller: Caller, entry: Entry,
+                              sharing_list: SharingList) -> None:
+        entry.state, entry.rejection_reason = "submitted", ""
+        await request_review(
+            session, outbox, owner=OWNER, kind=KIND_SHARING_ENTRY, subject_id=entry.id,
+            scope_type=ScopeType.CENTER, scope_id=sharing_list.province_code,
+            title=f"共享清单 sharing entry: {entry.course_name} ({entry.school_name}, {entry.term_code})",
+            snapshot={"course": entry.course_name, "school": entry.school_name, "leader": entry.leader_name,
+                      "category": entry.category, "online_credits": entry.online_credits,
+                      "total_credits": entry.total_credits, "term": entry.term_code, "list": sharing_list.title},
+            requested_by=caller.user_id,
+        )
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def search(self, caller: Caller, request) -> tuple[list[Entry], str, int]:  # type: ignore[no-untyped-def]
+        async with self.db.read() as session:
+            sharing_list = await self._list(session, request.list_id)
+            statement = select(Entry).where(Entry.list_id == sharing_list.id)
+            if sharing_list.state == "published" and not self._reviews(caller, sharing_list):
+                statement = statement.where(Entry.state == "approved")
+            elif self._reviews(caller, sharing_list):
+                pass  # the center sees every entry of its lists
+            elif caller.role == "school_admin" and sharing_list.province_code == caller.province_code:
+                statement = statement.where(Entry.school_id == caller.school_id)
+            else:
+                raise NotFound("no such sharing list")
+            if request.state:
+                statement = statement.where(Entry.state == request.state)
+            if request.query.strip():
+                # A substring of the lowercased text: works for Chinese on SQLite and PostgreSQL alike.
+                statement = statement.where(Entry.search_text.contains(request.query.strip().lower(),
+                                                                       autoescape=True))
+            for column, value in ((Entry.school_id, request.school_id), (Entry.category, request.category),
+                                  (Entry.term_code, request.term_code)):
+                if value:
+                    statement = statement.where(column == value)
+            if request.min_credits:
+                statement = statement.where(Entry.online_credits >= request.min_credits)
+            if request.max_credits:
+                statement = statement.where(Entry.online_credits <= request.max_credits)
+            return await fetch_page(session, statement.order_by(Entry.course_name, Entry.id), request.page_size,
+                                    request.page_token)
+
+    @staticmethod
+    def _reviews(caller: Caller, sharing_list: SharingList) -> bool:
+        return caller.role == "center_admin" and caller.province_code == sharing_list.province_code
+
+    async def entry(self, caller: Caller, entry_id: str) -> tuple[Entry, course_pb2.Plan | None]:
+        async with self.db.transaction() as session:
+            entry = await session.get(Entry, entry_id)
+            sharing_list = await session.get(SharingList, entry.list_id) if entry else None
+        visible = entry is not None and sharing_list is not None and (
+            (sharing_list.state == "published" and entry.state == "approved")
+            or self._reviews(caller, sharing_list)
+            or (caller.role == "school_admin" and caller.school_id == entry.school_id))
+        if not visible:
+            raise NotFound("no such entry")
+        assert entry is not None
+        plan = None
+        if not entry.taken_down:
+            try:
+                plan = await self.peers.get_plan(entry.course_id, entry.run_id)
+            except Exception:  # the course service decides who reads a plan; no plan is no crash
+                plan = None
+        return entry, plan
+
+    @staticmethod
+    def shows_contacts(caller: Caller) -> bool:
+        """The leader's phone and email: to teachers and admins, never to students."""
+        return caller.role in ("teacher", *ADMINS)
+
+    async def export(self, caller: Caller, list_id: str, fmt: str) -> tuple[str, str, bytes]:
+        if caller.role not in ADMINS:
+            raise PermissionDenied("admins export lists (they carry the leaders' phone numbers)")
+        entries: list[Entry] = []
+        token = ""
+        while True:
+            from contracts.sharing.v1 import sharing_pb2
+
+            page, token, _ = await self.search(caller, sharing_pb2.SearchEntriesRequest(
+                list_id=list_id, page_size=200, page_token=token))
+            entries += page
+            if not token:
+                break
+        rows = [[e.course_name, e.school_name, e.leader_name, e.leader_phone, e.leader_email, e.category,
+                 e.online_credits, e.total_credits, e.term_code, "已下线" if e.taken_down else e.state]
+                for e in entries]
+        return table_file(f"sharing-list-{list_id[:8]}", EXPORT_HEADERS, rows, fmt)
+
+    # ---- adoption ------------------------------------------------------------------------
+
+    async def request_adoption(self, caller: Caller, entry_id: str, tutor_id: str, expected: int,
+                               note: str) -> Adoption:
+        caller.require_role("school_admin", "teacher")
+        if not 0 < expected <= 10000:
+            raise InvalidArgument("expected_students is between 1 and 10000")
+        if len(note) > 500:
+            raise InvalidArgument("the note has at most 500 characters")
+        async with self.db.transaction() as session:
+            entry = await session.get(Entry, entry_id)
+            sharing_list = await session.get(SharingList, entry.list_id) if entry else None
+            if entry is None or sharing_list is None or sharing_list.state != "published" or entry.state != "approved":
+                raise NotFound("no such entry on a published list")
+            if entry.taken_down:
+                raise FailedPrecondition("the run was taken down")
+            if entry.school_id == caller.school_id:
+                raise FailedPrecondition("a school adopts other schools' courses")
+            if await session.scalar(select(Adoption.id).where(
+                    Adoption.entry_id == entry.id, Adoption.adopting_school_id == caller.school_id,
+                    Adoption.tutor_id == tutor_id, Adoption.state.in_(("requested", "accepted")))):
+                raise AlreadyExists("this tutor already asked to adopt this course")
+        if caller.role == "teacher" and tutor_id != caller.user_id:
+            raise PermissionDenied("a teacher asks for themselves; the school admin may name any tutor")
+        tutor = await self.peers.get_user(tutor_id)  # identity shows only the caller's own school's users
+        if tutor.role != "teacher" or tutor.school_id != caller.school_id:
+            raise InvalidArgument("the tutor is a teacher of the adopting school")
+        school = await self.peers.get_school(caller.school_id or "")
+        async with self.db.transaction() as session:
+            adoption = Adoption(entry_id=entry_id, adopting_school_id=school.id, adopting_school_name=school.name,
+                                tutor_id=tutor.id, tutor_name=tutor.name, expected_students=expected,
+                                note=note.strip(), requested_by=caller.user_id, requested_at=self.clock())
+            session.add(adoption)
+            await session.flush()
+            return adoption
+
+    async def _leaders_adoption(
+        self, session: AsyncSession, caller: Caller, adoption_id: str
+    ) -> tuple[Adoption, Entry]:
+        adoption = await session.get(Adoption, adoption_id)
+        entry = await session.get(Entry, adoption.entry_id) if adoption else None
+        if adoption is None or entry is None or entry.leader_id != caller.user_id:
+            raise NotFound("no such adoption request for your courses")
+        if adoption.state != "requested":
+            raise FailedPrecondition(f"the request is {adoption.state} already")
+        return adoption, entry
+
+    async def accept(self, caller: Caller, adoption_id: str, permissions: list[str]) -> Adoption:
+        """The leader accepts: the tutor joins the run's team with the permissions the leader picks."""
+        async with self.db.transaction() as session:
+            adoption, entry = await self._leaders_adoption(session, caller, adoption_id)
+        await self.peers.add_team_member(entry.run_id, adoption.tutor_id, permissions or ["manage_classes"])
+        async with self.db.transaction() as session:
+            adoption = await session.get(Adoption, adoption_id)
+            assert adoption is not None
+            adoption.state, adoption.decided_at = "accepted", self.clock()
+            return adoption
+
+    async def decline(self, caller: Caller, adoption_id: str, reason: str) -> Adoption:
+        if not reason.strip():
+            raise InvalidArgument("declining needs a reason")
+        async with self.db.transaction() as session:
+            adoption, _ = await self._leaders_adoption(session, caller, adoption_id)
+            adoption.state, adoption.reason, adoption.decided_at = "declined", reason.strip(), self.clock()
+            return adoption
+
+    async def adoptions(self, caller: Caller, side: str, term_code: str) -> list[tuple[Adoption, Entry, int, int]]:
+        """Adopting: the caller's school's adoptions. Providing: who adopted the school's (or leader's) courses."""
+        statement = select(Adoption, Entry).join(Entry, Entry.id == Adoption.entry_id)
+        if side == "adopting":
+            statement = statement.where(Adoption.adopting_school_id == caller.school_id)
+        elif side == "providing":
+            mine = Entry.school_id == caller.school_id if caller.role == "school_admin" else Entry.leader_id == (
+                caller.user_id)
+            statement = statement.where(mine)
+        else:
+            raise InvalidArgument("side is adopting or providing")
+        if caller.role not in ("school_admin", "teacher"):
+            raise PermissionDenied("schools' admins and teachers see adoptions")
+        if caller.role == "teacher" and side == "adopting":
+            statement = statement.where(or_(Adoption.tutor_id == caller.user_id,
+                                            Adoption.requested_by == caller.user_id))
+        if term_code:
+            statement = statement.where(Entry.term_code == term_code)
+        async with self.db.transaction() as session:
+            rows = list(await session.execute(statement.order_by(Adoption.requested_at)))
+        result = []
+        for adoption, entry in rows:
+            classes = students = 0
+            if adoption.state == "accepted":
+                usage = await self.peers.school_usage(entry.run_id, adoption.adopting_school_id)
+                classes, students = usage.classes, usage.students
+            result.append((adoption, entry, classes, students))
+        return result
+
+    async def export_adoptions(self, caller: Caller, side: str, term_code: str, fmt: str) -> tuple[str, str, bytes]:
+        rows = [[entry.course_name, entry.school_name, adoption.adopting_school_name, adoption.tutor_name,
+                 adoption.expected_students, classes, students, entry.term_code, adoption.state]
+                for adoption, entry, classes, students in await self.adoptions(caller, side, term_code)]
+        return table_file(f"adoptions-{side}", ADOPTION_HEADERS, rows, fmt)
+
+    # ---- events --------------------------------------------------------------------------
+
+    async def apply_decision(self, session: AsyncSession, decided: review_pb2.ReviewDecided, meta: object) -> None:
+        if decided.kind != KIND_SHARING_ENTRY:
+            return
+        entry = await session.get(Entry, decided.subject_id)
+        if entry is None or entry.state != "submitted":
+            return
+        approved = decided.decision == "approved"
+        entry.state, entry.rejection_reason = ("approved", "") if approved else ("rejected", decided.reason)
+
+    async def run_changed(self, session: AsyncSession, changed: course_pb2.RunChanged, meta: object) -> None:
+        """A run taken down stays on published lists, marked; its state follows the course service."""
+        for entry in await session.scalars(select(Entry).where(Entry.run_id == changed.run.id)):
+            entry.run_state = changed.run.state
+            entry.taken_down = changed.run.state == "taken_down"
+
+    async def course_changed(self, session: AsyncSession, changed: course_pb2.CourseChanged, meta: object) -> None:
+        for entry in await session.scalars(select(Entry).where(Entry.course_id == changed.course_id)):
+            entry.course_name, entry.category = changed.name, changed.category
+            entry.online_credits, entry.total_credits = changed.online_credits, changed.total_credits
+            entry.leader_id, entry.leader_name = changed.leader_id, changed.leader_name
+            entry.refresh_search_text()
+
+
+def table_file(stem: str, headers: list[str], rows: list[list], fmt: str) -> tuple[str, str, bytes]:
+    if fmt == "xlsx":
+        return (f"{stem}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                xlsx_rows(headers, rows))
+    if fmt != "csv":
+        raise InvalidArgument("format is csv or xlsx")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return f"{stem}.csv", "text/csv; charset=utf-8", ("\ufeff" + buffer.getvalue()).encode()  # BOM: Excel reads UTF-8

@@ -1,0 +1,166 @@
+"""The semester sharing cycle end to end, and the list following the course service's events."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import uuid
+
+from openpyxl import load_workbook
+
+from devmesh.client import Api
+from devmesh.mesh import Mesh
+from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account
+from tests.e2e.test_auth import expect_problem
+from tests.e2e.test_courses import decide, registered
+from tests.e2e.test_school_applications import apply, queued
+from tests.support import wait_until
+
+
+def new_term(center: Api) -> str:
+    """A future term of its own, so every test gets its own list."""
+    year = random.randrange(2030, 2099)
+    code = f"{year}-{random.choice(['spring', 'autumn'])}"
+    months = ("03-01", "07-01") if code.endswith("spring") else ("09-01", "12-31")
+    try:
+        center.post("/terms", {"code": code, "name": code, "starts_on": f"{year}-{months[0]}",
+                               "ends_on": f"{year}-{months[1]}"})
+    except Exception:
+        return new_term(center)  # taken by another test: pick again
+    return code
+
+
+def mooc_run(center: Api, school: SchoolWorld, leader: Api, leader_name: str, name: str, term: str) -> dict:
+    """A MOOC whose run is approved for the term, with a one-chapter plan."""
+    entry = registered(center, school, name, leader_name)
+    course = leader.post("/courses", {"kind": "mooc", "name": name, "category": "计算机",
+                                      "registry_entry_id": entry["id"]})
+    leader.request("PATCH", f"/courses/{course['id']}", json={"online_credits": 2, "total_credits": 3})
+    leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 绪论"})
+    run = leader.post(f"/courses/{course['id']}/runs", {"term_code": term})
+    leader.post(f"/runs/{run['id']}/publish", {"term_code": term})
+    decide(school.admin, "course_run", run["id"])
+    wait_until(lambda: leader.get(f"/runs/{run['id']}")["state"] == "published")
+    return {"course": course, "run": run, "registry": entry}
+
+
+def out_of_province_school(api: Api, platform: Api) -> tuple[Api, dict]:
+    application = apply(api, school_name=f"河南共享学院{uuid.uuid4().hex[:6]}")
+    item = queued(platform, application["id"])
+    platform.post(f"/reviews/{item['id']}/decision", {"decision": "approve"})
+    wait_until(lambda: platform.get(f"/school-applications/{application['id']}")["status"] == "approved")
+    credentials = platform.post(f"/school-applications/{application['id']}/admin-credentials")
+    admin = api.first_login(credentials["username"], credentials["initial_password"], PASSWORD)
+    return admin, admin.get("/me")
+
+
+def test_the_whole_sharing_cycle(
+    mesh: Mesh, api: Api, platform: Api, center: Api, school: SchoolWorld, other_school: SchoolWorld
+) -> None:
+    term = new_term(center)
+    sharing_list = center.post("/sharing/lists", {"term_code": term, "title": f"{term} 学期课程共享清单",
+                                                  "notice_on": "2026-10-08", "publish_by": "2026-12-01"})
+    expect_problem(409, lambda: center.post("/sharing/lists", {"term_code": term, "title": "again",
+                                                               "notice_on": "2026-10-08", "publish_by": "2026-12-01"}))
+    list_id = sharing_list["id"]
+
+    lead_a = create_account(school.admin, api, role="teacher", school_id=school.id, number="SA1", name="甲老师")[1]
+    phone_b = f"137{random.randrange(10**7, 10**8)}"
+    lead_b = create_account(other_school.admin, api, role="teacher", school_id=other_school.id, number="SB1",
+                            name="乙老师", phone=phone_b)[1]
+    a = mooc_run(center, school, lead_a, "甲老师", f"人工智能导论{uuid.uuid4().hex[:4]}", term)
+    b_name = f"数据库系统原理{uuid.uuid4().hex[:4]}"
+    b = mooc_run(center, other_school, lead_b, "乙老师", b_name, term)
+    spoc = lead_a.post("/courses", {"kind": "spoc_independent", "name": "校内课", "category": "计算机"})
+    spoc_run = lead_a.post(f"/courses/{spoc['id']}/runs", {"term_code": term})
+
+    # Refusals: another school's run, a SPOC, a teacher publishing.
+    expect_problem(404, lambda: school.admin.post(f"/sharing/lists/{list_id}/entries", {"run_id": b["run"]["id"]}))
+    expect_problem(409, lambda: school.admin.post(f"/sharing/lists/{list_id}/entries", {"run_id": spoc_run["id"]}))
+    expect_problem(403, lambda: lead_a.post(f"/sharing/lists/{list_id}/publish"))
+    expect_problem(403, lambda: lead_a.post(f"/sharing/lists/{list_id}/entries", {"run_id": a["run"]["id"]}))
+
+    entry_a = school.admin.post(f"/sharing/lists/{list_id}/entries", {"run_id": a["run"]["id"]})
+    entry_b = other_school.admin.post(f"/sharing/lists/{list_id}/entries", {"run_id": b["run"]["id"]})
+    expect_problem(409, lambda: school.admin.post(f"/sharing/lists/{list_id}/entries", {"run_id": a["run"]["id"]}))
+    assert entry_b["leader_phone"] == phone_b and entry_b["school_name"] == other_school.name
+    assert school.admin.post(f"/sharing/lists/{list_id}/submit")["submitted"] == 1
+    assert other_school.admin.post(f"/sharing/lists/{list_id}/submit")["submitted"] == 1
+    own = school.admin.get(f"/sharing/lists/{list_id}/entries")["items"]
+    assert [e["id"] for e in own] == [entry_a["id"]]  # a school sees its own entries on an open list
+    exported = school.admin.http.get(f"/api/v1/sharing/lists/{list_id}/export", params={"format": "csv"},
+                                     headers={"Authorization": f"Bearer {school.admin.token}"})
+    assert exported.status_code == 200 and entry_a["course_name"] in exported.content.decode("utf-8-sig")
+
+    decide(center, "sharing_entry", entry_a["id"], "reject", "课程简介不完整")
+    decide(center, "sharing_entry", entry_b["id"])
+    rejected = wait_until(lambda: (e := school.admin.get(f"/sharing/entries/{entry_a['id']}"))["state"] == "rejected"
+                          and e)
+    assert rejected["rejection_reason"] == "课程简介不完整"
+    wait_until(lambda: center.get(f"/sharing/entries/{entry_b['id']}")["state"] == "approved")
+    center.post(f"/sharing/lists/{list_id}/publish")
+    expect_problem(409, lambda: school.admin.post(f"/sharing/entries/{entry_a['id']}/resubmit"))  # list closed
+
+    # A school from another province finds the course in Chinese and adopts it.
+    admin_c, me_c = out_of_province_school(api, platform)
+    created = admin_c.post("/users", {"role": "teacher", "school_id": me_c["school_id"], "number": "CT1",
+                                      "name": "丙老师", "phone": f"136{random.randrange(10**7, 10**8)}"})
+    tutor = api.first_login(created["credentials"]["username"], created["credentials"]["initial_password"], PASSWORD)
+    tutor_id = created["user"]["id"]
+    found = tutor.get(f"/sharing/lists/{list_id}/entries", params={"query": "数据库系统"})["items"]
+    assert [e["id"] for e in found] == [entry_b["id"]]
+    assert tutor.get(f"/sharing/lists/{list_id}/entries", params={"query": "乙老师"})["total"] == 1
+    assert tutor.get(f"/sharing/lists/{list_id}/entries", params={"query": "人工智能"})["total"] == 0  # rejected
+    assert tutor.get(f"/sharing/lists/{list_id}/entries", params={"min_credits": 3})["total"] == 0
+    detail = tutor.get(f"/sharing/entries/{entry_b['id']}")
+    assert detail["leader_phone"] == phone_b and [i["title"] for i in detail["plan"]["items"]] == ["第一章 绪论"]
+    student_c = create_account(admin_c, api, role="student", school_id=me_c["school_id"], number="CS1",
+                               name="丙同学")[1]
+    assert student_c.get(f"/sharing/entries/{entry_b['id']}")["leader_phone"] == ""
+    expect_problem(403, lambda: student_c.get(f"/sharing/lists/{list_id}/export"))
+    expect_problem(403, lambda: student_c.post(f"/sharing/entries/{entry_b['id']}/adoptions",
+                                               {"tutor_id": tutor_id, "expected_students": 30}))
+
+    adoption = tutor.post(f"/sharing/entries/{entry_b['id']}/adoptions",
+                          {"tutor_id": tutor_id, "expected_students": 30, "note": "秋季学期选课"})
+    assert adoption["state"] == "requested" and adoption["adopting_school_id"] == me_c["school_id"]
+    expect_problem(404, lambda: lead_a.post(f"/sharing/adoptions/{adoption['id']}/accept", {}))
+    incoming = lead_b.get("/sharing/adoptions", params={"side": "providing"})["items"]
+    assert [x["id"] for x in incoming] == [adoption["id"]]
+    lead_b.post(f"/sharing/adoptions/{adoption['id']}/accept", {"permissions": ["manage_classes"]})
+
+    # The tutor now teaches their own students on the run.
+    course_class = tutor.post(f"/runs/{b['run']['id']}/classes", {"name": "河南1班"})
+    roster = "学号,姓名,手机号\nH001,赵一,13811110001\nH002,赵二,13811110002\n".encode()
+    imported = tutor.post(f"/classes/{course_class['id']}/imports", files={"file": ("s.csv", roster)})
+    assert imported["added"] == 2
+    mine = admin_c.get("/sharing/adoptions", params={"side": "adopting", "term_code": term})["items"]
+    assert [(x["course_name"], x["classes"], x["students"], x["state"]) for x in mine] == [
+        (b_name, 1, 2, "accepted")]
+    providing = other_school.admin.get("/sharing/adoptions", params={"side": "providing"})["items"]
+    assert [x["adopting_school_name"] for x in providing] == [adoption["adopting_school_name"]]
+    assert adoption["adopting_school_name"].startswith("河南共享学院")
+    export = admin_c.http.get("/api/v1/sharing/adoptions/export", params={"side": "adopting", "format": "xlsx"},
+                              headers={"Authorization": f"Bearer {admin_c.token}"})
+    rows = list(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
+    assert rows[1][0] == b_name and rows[1][5:7] == (1, 2)
+
+    # Published lists follow the course service, also for what happened while sharing was down.
+    mesh.stop_process("sharing")
+    other_school.admin.post(f"/runs/{b['run']['id']}/take-down", {"reason": "课程调整"})
+    other_school.admin.post(f"/registry/{b['registry']['id']}/change-requests",
+                            {"name": b_name, "leader_name": "丁老师", "reason": "负责人变更"})
+    change_id = other_school.admin.get(f"/registry/{b['registry']['id']}")["changes"][0]["id"]
+    decide(center, "registry_change", change_id)
+    wait_until(lambda: lead_b.get(f"/courses/{b['course']['id']}")["leader_name"] == "丁老师")
+    mesh.start_service("sharing")
+    caught_up = wait_until(lambda: (e := tutor.get(f"/sharing/entries/{entry_b['id']}"))["taken_down"]
+                           and e["leader_name"] == "丁老师" and e)
+    assert caught_up["run_state"] == "taken_down"
+    listed = tutor.get(f"/sharing/lists/{list_id}/entries")["items"]
+    assert [(e["id"], e["taken_down"]) for e in listed] == [(entry_b["id"], True)]  # marked, not deleted
+    csv_rows = list(csv.reader(io.StringIO(center.http.get(
+        f"/api/v1/sharing/lists/{list_id}/export", params={"format": "csv"},
+        headers={"Authorization": f"Bearer {center.token}"}).content.decode("utf-8-sig"))))
+    assert any("已下线" in row for row in csv_rows)
