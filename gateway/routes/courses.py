@@ -285,6 +285,7 @@ class MemberBody(BaseModel):
 
 class ClassBody(BaseModel):
     name: str = Field(max_length=100)
+    school_id: str = Field("", max_length=36, description="the leader only: a class for an adopting school")
 
 
 class StudentsBody(BaseModel):
@@ -331,7 +332,8 @@ async def list_classes(run_id: str, backends: Backends, me: SignedIn) -> dict[st
 @router.post("/runs/{run_id}/classes", status_code=201)
 async def create_class(run_id: str, body: ClassBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A team teacher with manage_classes makes a class for their own school's students."""
-    return as_json(await _call(backends, "CreateClass", pb.CreateClassRequest(run_id=run_id, name=body.name), me))
+    return as_json(await _call(backends, "CreateClass", pb.CreateClassRequest(run_id=run_id, **body.model_dump()),
+                               me))
 
 
 @router.post("/classes/{class_id}/students")

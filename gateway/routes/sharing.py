@@ -28,7 +28,8 @@ class EntryBody(BaseModel):
 
 
 class AdoptionBody(BaseModel):
-    tutor_id: str = Field(max_length=36, description="a teacher of the adopting school")
+    tutor_id: str = Field("", max_length=36, description="a teacher of the adopting school; empty (admins): "
+                          "the providing leader makes a class and teaches the school's students")
     expected_students: int = Field(ge=1, le=10000)
     note: str = Field("", max_length=500)
 

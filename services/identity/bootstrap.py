@@ -7,6 +7,7 @@ from pathlib import Path
 
 from contracts.identity.v1 import identity_pb2_grpc
 from contracts.review.v1 import review_pb2
+from contracts.sharing.v1 import sharing_pb2
 from servicekit.auth import TokenVerifier
 from servicekit.consumer import Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
@@ -70,7 +71,13 @@ async def build() -> tuple[ServiceHost, Runtime]:
                 stream="REVIEW",
                 filter_subject=decided_subject(OWNER),
                 handlers={review_pb2.ReviewDecided: handlers.apply_review_decision},
-            )
+            ),
+            Subscription(
+                durable="identity-adoptions",
+                stream="SHARING",
+                filter_subject="sharing.adoption.accepted",
+                handlers={sharing_pb2.AdoptionAccepted: handlers.grant_roster},
+            ),
         ],
     )
     return host, runtime

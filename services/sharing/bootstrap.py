@@ -38,6 +38,10 @@ def peers(identity: identity_pb2_grpc.IdentityServiceStub, course: course_pb2_gr
         return await course.AddTeamMember(course_pb2.AddTeamMemberRequest(
             run_id=run_id, user_id=user_id, permissions=permissions), **on_behalf())
 
+    async def create_class(run_id: str, name: str, school_id: str) -> course_pb2.CourseClass:
+        return await course.CreateClass(course_pb2.CreateClassRequest(run_id=run_id, name=name, school_id=school_id),
+                                        **on_behalf())
+
     async def school_usage(run_id: str, school_id: str) -> course_pb2.SchoolUsage:
         return await course.GetSchoolUsage(course_pb2.GetSchoolUsageRequest(run_id=run_id, school_id=school_id),
                                            **on_behalf())
@@ -48,7 +52,7 @@ def peers(identity: identity_pb2_grpc.IdentityServiceStub, course: course_pb2_gr
     async def get_school(school_id: str) -> identity_pb2.School:
         return await identity.GetSchool(identity_pb2.GetSchoolRequest(id=school_id), timeout=30)
 
-    return Peers(get_run, get_course, get_plan, add_team_member, school_usage, get_user, get_school)
+    return Peers(get_run, get_course, get_plan, add_team_member, create_class, school_usage, get_user, get_school)
 
 
 async def build() -> tuple[ServiceHost, Runtime]:

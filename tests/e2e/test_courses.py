@@ -287,6 +287,7 @@ def test_a_tutor_teacher_of_another_school_does_what_their_permissions_allow_and
 
     # manage_classes: a class of the tutor's own school, filled by import and by number.
     own = tutor.post(f"/runs/{run['id']}/classes", {"name": "外校1班"})
+    expect_problem(403, lambda: tutor.post(f"/runs/{run['id']}/classes", {"name": "越权", "school_id": school.id}))
     assert own["school_id"] == other_school.id and own["students"] == 0
     csv = "学号,姓名,手机号\nW001,甲,13912340001\nW002,乙,13912340002\n".encode()
     imported = tutor.post(f"/classes/{own['id']}/imports", files={"file": ("s.csv", csv)})

@@ -9,7 +9,7 @@ import uuid
 
 from openpyxl import load_workbook
 
-from devmesh.client import Api
+from devmesh.client import Api, ApiError
 from devmesh.mesh import Mesh
 from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account
 from tests.e2e.test_auth import expect_problem
@@ -164,3 +164,61 @@ def test_the_whole_sharing_cycle(
         f"/api/v1/sharing/lists/{list_id}/export", params={"format": "csv"},
         headers={"Authorization": f"Bearer {center.token}"}).content.decode("utf-8-sig"))))
     assert any("已下线" in row for row in csv_rows)
+
+
+def test_without_a_tutor_the_providing_leader_teaches_the_adopting_schools_students(
+    api: Api, center: Api, school: SchoolWorld, other_school: SchoolWorld
+) -> None:
+    term = new_term(center)
+    list_id = center.post("/sharing/lists", {"term_code": term, "title": "清单", "notice_on": "2026-04-08",
+                                             "publish_by": "2026-06-01"})["id"]
+    lead_b = create_account(other_school.admin, api, role="teacher", school_id=other_school.id, number="SB2",
+                            name="戊老师")[1]
+    b = mooc_run(center, other_school, lead_b, "戊老师", f"编译原理{uuid.uuid4().hex[:4]}", term)
+    entry = other_school.admin.post(f"/sharing/lists/{list_id}/entries", {"run_id": b["run"]["id"]})
+    # Removing and adding again, then a rejection fixed and resubmitted while the list is open.
+    other_school.admin.request("DELETE", f"/sharing/entries/{entry['id']}")
+    entry = other_school.admin.post(f"/sharing/lists/{list_id}/entries", {"run_id": b["run"]["id"]})
+    other_school.admin.post(f"/sharing/lists/{list_id}/submit")
+    decide(center, "sharing_entry", entry["id"], "reject", "学分填写有误")
+    wait_until(lambda: other_school.admin.get(f"/sharing/entries/{entry['id']}")["state"] == "rejected")
+    assert other_school.admin.post(f"/sharing/entries/{entry['id']}/resubmit")["state"] == "submitted"
+    decide(center, "sharing_entry", entry["id"])
+    wait_until(lambda: center.get(f"/sharing/entries/{entry['id']}")["state"] == "approved")
+    center.post(f"/sharing/lists/{list_id}/publish")
+    xlsx = school.admin.http.get(f"/api/v1/sharing/lists/{list_id}/export",
+                                 headers={"Authorization": f"Bearer {school.admin.token}"})
+    assert list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))[1][0] == entry[
+        "course_name"]
+
+    create_account(school.admin, api, role="student", school_id=school.id, number="R001", name="钱同学")
+    early = lead_b.post(f"/runs/{b['run']['id']}/classes", {"name": "提前", "school_id": school.id})
+    expect_problem(403, lambda: lead_b.post(f"/classes/{early['id']}/students", {"student_numbers": ["R001"]}))
+
+    teacher_a = create_account(school.admin, api, role="teacher", school_id=school.id, number="SA9", name="己老师")[1]
+    expect_problem(403, lambda: teacher_a.post(f"/sharing/entries/{entry['id']}/adoptions",
+                                               {"expected_students": 20}))
+    adoption = school.admin.post(f"/sharing/entries/{entry['id']}/adoptions", {"expected_students": 20})
+    declined_first = school.admin.post(f"/sharing/entries/{entry['id']}/adoptions",
+                                       {"tutor_id": school.admin.get("/users", params={"role": "teacher"})[
+                                           "items"][0]["id"], "expected_students": 5})
+    expect_problem(400, lambda: lead_b.post(f"/sharing/adoptions/{declined_first['id']}/decline", {"reason": " "}))
+    declined = lead_b.post(f"/sharing/adoptions/{declined_first['id']}/decline", {"reason": "名额已满"})
+    assert (declined["state"], declined["reason"]) == ("declined", "名额已满")
+    accepted = lead_b.post(f"/sharing/adoptions/{adoption['id']}/accept", {})
+    assert accepted["state"] == "accepted" and accepted["class_id"]
+    classes = {c["id"]: c for c in lead_b.get(f"/runs/{b['run']['id']}/classes")["items"]}
+    assert classes[accepted["class_id"]]["school_id"] == school.id
+    added = wait_until(lambda: _try_add(lead_b, accepted["class_id"], ["R001"]))
+    assert added["added"] == 1
+    mine = school.admin.get("/sharing/adoptions", params={"side": "adopting", "term_code": term})["items"]
+    assert {(x["state"], x["students"]) for x in mine} == {("accepted", 1), ("declined", 0)}
+
+
+def _try_add(leader: Api, class_id: str, numbers: list[str]) -> dict | None:
+    """The grant reaches the identity service by an event: until then, the lookup is refused."""
+    try:
+        return leader.post(f"/classes/{class_id}/students", {"student_numbers": numbers})
+    except ApiError as error:
+        assert error.status == 403
+        return None

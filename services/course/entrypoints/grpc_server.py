@@ -251,7 +251,7 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
         raise AssertionError("the class just written is missing")
 
     async def CreateClass(self, request, context):  # type: ignore[no-untyped-def]
-        created = await self.teams.create_class(require_caller(), request.run_id, request.name)
+        created = await self.teams.create_class(require_caller(), request.run_id, request.name, request.school_id)
         return await self._class(created.id, request.run_id)
 
     async def ListClasses(self, request, context):  # type: ignore[no-untyped-def]

@@ -110,7 +110,7 @@ class TeamHandlers:
 
     # ---- classes ----------------------------------------------------------------------------
 
-    async def create_class(self, caller: Caller, run_id: str, name: str) -> CourseClass:
+    async def create_class(self, caller: Caller, run_id: str, name: str, school_id: str = "") -> CourseClass:
         name = name.strip()
         if not name or len(name) > 100:
             raise InvalidArgument("a class name has 1 to 100 characters")
@@ -122,8 +122,11 @@ class TeamHandlers:
             if await session.scalar(select(CourseClass.id).where(CourseClass.run_id == run.id,
                                                                  CourseClass.name == name)):
                 raise InvalidArgument(f"the run already has a class named {name}")
-            course_class = CourseClass(run_id=run.id, name=name, is_public=False, school_id=caller.school_id or "",
-                                       created_by=caller.user_id, created_at=self.clock())
+            if school_id and school_id != caller.school_id and caller.user_id != course.leader_id:
+                raise PermissionDenied("only the course leader makes classes for another school's students")
+            course_class = CourseClass(run_id=run.id, name=name, is_public=False,
+                                       school_id=school_id or caller.school_id or "", created_by=caller.user_id,
+                                       created_at=self.clock())
             session.add(course_class)
             await session.flush()
             return course_class

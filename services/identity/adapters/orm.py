@@ -93,3 +93,14 @@ class SchoolApplication(Base):
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"))
     admin_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+
+
+class RosterGrant(Base):
+    """A course leader of another school may look up this school's students: its adoption of the
+    leader's run, accepted without a tutor (the sharing service's event)."""
+
+    __tablename__ = "roster_grants"
+    leader_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    adoption_id: Mapped[str] = mapped_column(String(36))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.identity.v1 import identity_pb2
 from contracts.review.v1 import review_pb2
+from contracts.sharing.v1 import sharing_pb2
 from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.consumer import EventMeta
@@ -32,6 +33,7 @@ from services.identity.adapters import credentials
 from services.identity.adapters.orm import (
     Province,
     RefreshToken,
+    RosterGrant,
     School,
     SchoolApplication,
     User,
@@ -552,6 +554,14 @@ class IdentityHandlers:
                 owners[phone] = user_id
         return owners
 
+    async def grant_roster(self, session: AsyncSession, accepted: sharing_pb2.AdoptionAccepted,
+                           meta: EventMeta) -> None:
+        if accepted.tutor_id:
+            return  # the adopting school's tutor teaches its students
+        if await session.get(RosterGrant, (accepted.leader_id, accepted.adopting_school_id)) is None:
+            session.add(RosterGrant(leader_id=accepted.leader_id, school_id=accepted.adopting_school_id,
+                                    adoption_id=accepted.adoption_id, granted_at=self.clock()))
+
     # ---- lookups for other services ----------------------------------------------------------
 
     async def get_user(self, caller: Caller, user_id: str) -> User:
@@ -593,8 +603,14 @@ class IdentityHandlers:
         self, caller: Caller, school_id: str, numbers: list[str]
     ) -> tuple[list[User], list[str]]:
         """A school's student accounts by student number; the numbers nobody has come back too."""
-        if caller.role not in ("teacher", "school_admin") or caller.school_id != school_id:
-            raise PermissionDenied("teachers and admins look up students of their own school")
+        if caller.role not in ("teacher", "school_admin"):
+            raise PermissionDenied("teachers and admins look up students")
+        if caller.school_id != school_id:
+            async with self.db.transaction() as session:
+                granted = await session.get(RosterGrant, (caller.user_id, school_id))
+            if granted is None:
+                raise PermissionDenied("teachers look up their own school's students (or an adopting school's, "
+                                       "once its adoption without a tutor was accepted)")
         wanted = list(dict.fromkeys(n.strip() for n in numbers if n.strip()))
         if len(wanted) > 5000:
             raise InvalidArgument("look up at most 5000 numbers at once")

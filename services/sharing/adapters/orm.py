@@ -81,8 +81,9 @@ class Adoption(Base):
     entry_id: Mapped[str] = mapped_column(ForeignKey("entries.id"), index=True)
     adopting_school_id: Mapped[str] = mapped_column(String(36), index=True)
     adopting_school_name: Mapped[str] = mapped_column(String(100))
-    tutor_id: Mapped[str] = mapped_column(String(36))
-    tutor_name: Mapped[str] = mapped_column(String(100))
+    tutor_id: Mapped[str] = mapped_column(String(36), default="")  # empty: the providing leader teaches
+    tutor_name: Mapped[str] = mapped_column(String(100), default="")
+    class_id: Mapped[str] = mapped_column(String(36), default="")
     expected_students: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(20), default="requested")

@@ -45,7 +45,7 @@ def adoption_message(adoption: Adoption, entry: Entry, classes: int = 0, student
         adopting_school_id=adoption.adopting_school_id, adopting_school_name=adoption.adopting_school_name,
         tutor_id=adoption.tutor_id, tutor_name=adoption.tutor_name, expected_students=adoption.expected_students,
         note=adoption.note, state=adoption.state, reason=adoption.reason, term_code=entry.term_code,
-        classes=classes, students=students)
+        class_id=adoption.class_id, classes=classes, students=students)
     message.requested_at.FromDatetime(adoption.requested_at)
     return message
 

@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.course.v1 import course_pb2
 from contracts.identity.v1 import identity_pb2
 from contracts.review.v1 import review_pb2
+from contracts.sharing.v1 import sharing_pb2
 from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review, withdraw_review
 from servicekit.spreadsheets import xlsx_rows
@@ -41,6 +43,7 @@ class Peers:
     get_course: Callable[[str], Awaitable[course_pb2.Course]]
     get_plan: Callable[[str, str], Awaitable[course_pb2.Plan]]
     add_team_member: Callable[[str, str, list[str]], Awaitable[course_pb2.Team]]
+    create_class: Callable[[str, str, str], Awaitable[course_pb2.CourseClass]]
     school_usage: Callable[[str, str], Awaitable[course_pb2.SchoolUsage]]
     get_user: Callable[[str], Awaitable[identity_pb2.User]]
     get_school: Callable[[str], Awaitable[identity_pb2.School]]
@@ -280,8 +283,6 @@ class SharingHandlers:
         entries: list[Entry] = []
         token = ""
         while True:
-            from contracts.sharing.v1 import sharing_pb2
-
             page, token, _ = await self.search(caller, sharing_pb2.SearchEntriesRequest(
                 list_id=list_id, page_size=200, page_token=token))
             entries += page
@@ -316,13 +317,17 @@ class SharingHandlers:
                 raise AlreadyExists("this tutor already asked to adopt this course")
         if caller.role == "teacher" and tutor_id != caller.user_id:
             raise PermissionDenied("a teacher asks for themselves; the school admin may name any tutor")
-        tutor = await self.peers.get_user(tutor_id)  # identity shows only the caller's own school's users
-        if tutor.role != "teacher" or tutor.school_id != caller.school_id:
-            raise InvalidArgument("the tutor is a teacher of the adopting school")
+        tutor_name = ""
+        if tutor_id:
+            tutor = await self.peers.get_user(tutor_id)  # identity shows only the caller's own school's users
+            if tutor.role != "teacher" or tutor.school_id != caller.school_id:
+                raise InvalidArgument("the tutor is a teacher of the adopting school")
+            tutor_name = tutor.name
+        # Without a tutor (the seeds' second route) the providing leader teaches the school's students.
         school = await self.peers.get_school(caller.school_id or "")
         async with self.db.transaction() as session:
             adoption = Adoption(entry_id=entry_id, adopting_school_id=school.id, adopting_school_name=school.name,
-                                tutor_id=tutor.id, tutor_name=tutor.name, expected_students=expected,
+                                tutor_id=tutor_id, tutor_name=tutor_name, expected_students=expected,
                                 note=note.strip(), requested_by=caller.user_id, requested_at=self.clock())
             session.add(adoption)
             await session.flush()
@@ -340,14 +345,23 @@ class SharingHandlers:
         return adoption, entry
 
     async def accept(self, caller: Caller, adoption_id: str, permissions: list[str]) -> Adoption:
-        """The leader accepts: the tutor joins the run's team with the permissions the leader picks."""
+        """The leader accepts: the tutor joins the run's team with the permissions the leader picks;
+        without a tutor, the leader gets a class for the adopting school's students."""
         async with self.db.transaction() as session:
             adoption, entry = await self._leaders_adoption(session, caller, adoption_id)
-        await self.peers.add_team_member(entry.run_id, adoption.tutor_id, permissions or ["manage_classes"])
+        class_id = ""
+        if adoption.tutor_id:
+            await self.peers.add_team_member(entry.run_id, adoption.tutor_id, permissions or ["manage_classes"])
+        else:
+            class_id = (await self.peers.create_class(entry.run_id, adoption.adopting_school_name,
+                                                      adoption.adopting_school_id)).id
         async with self.db.transaction() as session:
             adoption = await session.get(Adoption, adoption_id)
             assert adoption is not None
-            adoption.state, adoption.decided_at = "accepted", self.clock()
+            adoption.state, adoption.decided_at, adoption.class_id = "accepted", self.clock(), class_id
+            await emit(session, outbox, "sharing.adoption.accepted", sharing_pb2.AdoptionAccepted(
+                adoption_id=adoption.id, run_id=entry.run_id, adopting_school_id=adoption.adopting_school_id,
+                leader_id=entry.leader_id, tutor_id=adoption.tutor_id, class_id=class_id))
             return adoption
 
     async def decline(self, caller: Caller, adoption_id: str, reason: str) -> Adoption:

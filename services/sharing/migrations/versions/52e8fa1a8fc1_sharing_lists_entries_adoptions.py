@@ -1,8 +1,8 @@
 """sharing lists, entries, adoptions
 
-Revision ID: 1736c0a60560
+Revision ID: 52e8fa1a8fc1
 Revises: 
-Create Date: 2026-11-22 15:28:06.765978
+Create Date: 2026-11-22 15:38:07.199219
 
 """
 from typing import Sequence, Union
@@ -14,7 +14,7 @@ import servicekit.db  # noqa: F401  (custom column types)
 
 
 # revision identifiers, used by Alembic.
-revision: str = '1736c0a60560'
+revision: str = '52e8fa1a8fc1'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -98,6 +98,7 @@ def upgrade() -> None:
     sa.Column('adopting_school_name', sa.String(length=100), nullable=False),
     sa.Column('tutor_id', sa.String(length=36), nullable=False),
     sa.Column('tutor_name', sa.String(length=100), nullable=False),
+    sa.Column('class_id', sa.String(length=36), nullable=False),
     sa.Column('expected_students', sa.Integer(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
