@@ -344,12 +344,15 @@ class CourseHandlers:
             ordered.append((by_id[node.id], depth[node.id]))
         return PlanView(course_id, run_id, ordered, chapter_minutes, total)
 
+    async def _resource(self, course_id: str, resource_id: str) -> media_pb2.Referenceability | None:
+        if not resource_id:
+            return None
+        async with self.db.transaction() as session:
+            course = await self._course(session, course_id)
+        return await self._usable_asset(resource_id, course)
+
     async def add_plan_node(self, caller: Caller, request: course_pb2.AddPlanNodeRequest) -> PlanView:
-        reference = None
-        if request.resource_id:
-            async with self.db.transaction() as session:
-                course = await self._course(session, request.course_id)
-            reference = await self._usable_asset(request.resource_id, course)
+        reference = await self._resource(request.course_id, request.resource_id)
         async with self.db.transaction() as session:
             _, owner_course, owner_run = await self._plan_scope(
                 session, caller, request.course_id, request.run_id, editing=True)
@@ -384,11 +387,7 @@ class CourseHandlers:
             course.updated_at = self.clock()
 
     async def update_plan_node(self, caller: Caller, request: course_pb2.UpdatePlanNodeRequest) -> PlanView:
-        reference = None
-        if request.resource_id:
-            async with self.db.transaction() as session:
-                course = await self._course(session, request.course_id)
-            reference = await self._usable_asset(request.resource_id, course)
+        reference = await self._resource(request.course_id, request.resource_id)
         async with self.db.transaction() as session:
             _, owner_course, owner_run = await self._plan_scope(
                 session, caller, request.course_id, request.run_id, editing=True)

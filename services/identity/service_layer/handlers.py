@@ -26,7 +26,7 @@ from servicekit.errors import (
     Unauthenticated,
 )
 from servicekit.outbox import emit
-from servicekit.pagination import next_page_token, page_window
+from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review
 from servicekit.spreadsheets import read_rows
 from services.identity.adapters import credentials
@@ -284,20 +284,17 @@ class IdentityHandlers:
             return list(await session.scalars(select(Province).order_by(Province.code)))
 
     async def list_schools(self, province_code: str, query: str, page_size: int, page_token: str) -> Page:
-        limit, offset = page_window(page_size, page_token)
         statement = select(School)
         if province_code:
             statement = statement.where(School.province_code == province_code)
         if query:
             pattern = f"%{query.strip()}%"
             statement = statement.where(or_(School.name.like(pattern), School.code.like(pattern)))
-        return await self._page(statement.order_by(School.code), limit, offset)
+        return await self._page(statement.order_by(School.code), page_size, page_token)
 
-    async def _page(self, statement, limit: int, offset: int) -> Page:  # type: ignore[no-untyped-def]
-        async with self.db.transaction() as session:
-            total = await session.scalar(select(func.count()).select_from(statement.subquery()))
-            items = list(await session.scalars(statement.limit(limit).offset(offset)))
-        return Page(items, next_page_token(offset, limit, total or 0), total or 0)
+    async def _page(self, statement, page_size: int, page_token: str) -> Page:  # type: ignore[no-untyped-def]
+        async with self.db.read() as session:
+            return Page(*await fetch_page(session, statement, page_size, page_token))
 
     async def create_school(self, caller: Caller, code: str, name: str, province_code: str) -> School:
         caller.require_role("platform_admin", "center_admin")
@@ -434,7 +431,6 @@ class IdentityHandlers:
                 raise PermissionDenied("school admins see the accounts of their own school only")
         elif caller.role != "platform_admin":
             raise PermissionDenied("only admins list accounts")
-        limit, offset = page_window(page_size, page_token)
         statement = select(User)
         if school_id:
             statement = statement.where(User.school_id == school_id)
@@ -446,7 +442,7 @@ class IdentityHandlers:
                 or_(User.name.like(pattern), User.username.like(pattern), User.phone.like(pattern),
                     User.number.like(pattern))
             )
-        return await self._page(statement.order_by(User.username), limit, offset)
+        return await self._page(statement.order_by(User.username), page_size, page_token)
 
     # ---- bulk import ----------------------------------------------------------------
 
@@ -748,7 +744,6 @@ class IdentityHandlers:
         self, caller: Caller, status: str, overdue_only: bool, page_size: int, page_token: str
     ) -> Page:
         caller.require_role("platform_admin")
-        limit, offset = page_window(page_size, page_token)
         statement = select(SchoolApplication)
         if status:
             statement = statement.where(SchoolApplication.status == status)
@@ -757,7 +752,7 @@ class IdentityHandlers:
                 SchoolApplication.status == ApplicationStatus.PENDING,
                 SchoolApplication.answer_due_at < self.clock(),
             )
-        return await self._page(statement.order_by(SchoolApplication.submitted_at), limit, offset)
+        return await self._page(statement.order_by(SchoolApplication.submitted_at), page_size, page_token)
 
     async def get_school_application(self, caller: Caller, application_id: str) -> SchoolApplication:
         caller.require_role("platform_admin")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.media.v1 import media_pb2
@@ -19,7 +19,7 @@ from servicekit.consumer import EventMeta
 from servicekit.db import Database, new_id
 from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from servicekit.outbox import emit
-from servicekit.pagination import next_page_token, page_window
+from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review, withdraw_review
 from services.media.adapters.orm import Asset, SubtitleTrack, outbox
 from services.media.adapters.storage import BlobStore, StoredPart
@@ -220,7 +220,6 @@ class MediaHandlers:
     # ---- reading ------------------------------------------------------------------------
 
     async def list_assets(self, caller: Caller, request: media_pb2.ListAssetsRequest) -> Page:
-        limit, offset = page_window(request.page_size, request.page_token)
         statement = select(Asset).where(Asset.state != State.DELETED)
         if caller.role == "teacher":
             if request.owner_id and request.owner_id != caller.user_id:
@@ -236,10 +235,9 @@ class MediaHandlers:
                               (Asset.review_state, request.review_state)):
             if value:
                 statement = statement.where(column == value)
-        async with self.db.transaction() as session:
-            total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-            items = list(await session.scalars(statement.order_by(Asset.created_at.desc()).limit(limit).offset(offset)))
-        return Page(items, next_page_token(offset, limit, total), total)
+        async with self.db.read() as session:
+            return Page(*await fetch_page(session, statement.order_by(Asset.created_at.desc(), Asset.id),
+                                          request.page_size, request.page_token))
 
     async def get_asset(self, caller: Caller, asset_id: str) -> Asset:
         async with self.db.transaction() as session:

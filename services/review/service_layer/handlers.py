@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from google.protobuf.json_format import MessageToDict
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.review.v1 import review_pb2
@@ -18,7 +18,7 @@ from servicekit.consumer import EventMeta, PoisonEvent
 from servicekit.db import Database
 from servicekit.errors import DomainError, InvalidArgument, NotFound
 from servicekit.outbox import emit
-from servicekit.pagination import next_page_token, page_window
+from servicekit.pagination import fetch_page
 from servicekit.reviews import decided_subject
 from services.review.adapters.orm import AuditEntry, ReviewItem, outbox
 from services.review.domain import rules
@@ -102,20 +102,14 @@ class ReviewHandlers:
         state = state or State.PENDING
         if state not in rules.STATES:
             raise InvalidArgument(f"state is one of {', '.join(rules.STATES)}")
-        limit, offset = page_window(page_size, page_token)
         statement = select(ReviewItem).where(
             ReviewItem.scope_type == scope_type, ReviewItem.scope_id == scope_id, ReviewItem.state == state
         )
         if kind:
             statement = statement.where(ReviewItem.kind == kind)
-        async with self.db.transaction() as session:
-            total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-            items = list(
-                await session.scalars(
-                    statement.order_by(ReviewItem.requested_at, ReviewItem.id).limit(limit).offset(offset)
-                )
-            )
-        return Page(items, next_page_token(offset, limit, total), total)
+        async with self.db.read() as session:
+            return Page(*await fetch_page(
+                session, statement.order_by(ReviewItem.requested_at, ReviewItem.id), page_size, page_token))
 
     async def get_item(self, caller: Caller, item_id: str) -> ReviewItem:
         async with self.db.transaction() as session:
