@@ -264,7 +264,7 @@ class IdentityHandlers:
             return await self._issue_tokens(session, user, family_id=new_id())
 
     async def me(self, caller: Caller) -> User:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             return await self._user(session, caller.user_id)
 
     def jwks(self) -> str:
@@ -280,7 +280,7 @@ class IdentityHandlers:
     # ---- provinces and schools ------------------------------------------------------
 
     async def list_provinces(self) -> list[Province]:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             return list(await session.scalars(select(Province).order_by(Province.code)))
 
     async def list_schools(self, province_code: str, query: str, page_size: int, page_token: str) -> Page:
@@ -561,7 +561,7 @@ class IdentityHandlers:
     # ---- lookups for other services ----------------------------------------------------------
 
     async def get_user(self, caller: Caller, user_id: str) -> User:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             user = await session.get(User, user_id)
         allowed = user is not None and (
             caller.user_id == user.id or caller.role == "platform_admin"
@@ -572,7 +572,7 @@ class IdentityHandlers:
         return user
 
     async def get_school(self, school_id: str) -> School:
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             school = await session.get(School, school_id)
         if school is None:
             raise NotFound("no such school")
