@@ -108,6 +108,8 @@ def test_the_whole_sharing_cycle(
                                       "name": "丙老师", "phone": f"136{random.randrange(10**7, 10**8)}"})
     tutor = api.first_login(created["credentials"]["username"], created["credentials"]["initial_password"], PASSWORD)
     tutor_id = created["user"]["id"]
+    published = {x["id"]: x for x in tutor.get("/sharing/lists")["items"]}
+    assert (published[list_id]["state"], published[list_id]["entries"]) == ("published", 1)
     found = tutor.get(f"/sharing/lists/{list_id}/entries", params={"query": "数据库系统"})["items"]
     assert [e["id"] for e in found] == [entry_b["id"]]
     assert tutor.get(f"/sharing/lists/{list_id}/entries", params={"query": "乙老师"})["total"] == 1

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.course.v1 import course_pb2
@@ -88,13 +88,12 @@ class SharingHandlers:
             statement = statement.where(SharingList.state.in_(visible))
         if state:
             statement = statement.where(SharingList.state == state)
-        async with self.db.transaction() as session:
-            result = []
-            for sharing_list in await session.scalars(statement):
-                count = len(list(await session.scalars(select(Entry.id).where(
-                    Entry.list_id == sharing_list.id, Entry.state == "approved"))))
-                result.append((sharing_list, count))
-            return result
+        approved = (select(Entry.list_id, func.count().label("entries")).where(Entry.state == "approved")
+                    .group_by(Entry.list_id).subquery())
+        async with self.db.read() as session:
+            rows = await session.execute(statement.add_columns(func.coalesce(approved.c.entries, 0)).outerjoin(
+                approved, approved.c.list_id == SharingList.id))
+            return [(sharing_list, count) for sharing_list, count in rows]
 
     async def _list(self, session: AsyncSession, list_id: str) -> SharingList:
         sharing_list = await session.get(SharingList, list_id)
