@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import ADMIN, ADMIN_PASSWORD, PASSWORD, setup
+from bench.__main__ import ADMIN, ADMIN_PASSWORD, PASSWORD, bench_mesh, setup
 from devmesh.client import Api
-from devmesh.mesh import Mesh, Ports
 from tests import media_clips
+from tests.e2e.conftest import decide
 from tests.e2e.media_support import upload_file, wait_for_state
 
 CHAPTERS, UNITS = 16, 200
@@ -32,13 +32,7 @@ def timed(call, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
 def approved_video(teacher: Api, admin: Api, folder: Path) -> str:
     asset = upload_file(teacher, media_clips.compliant_720p(folder, seconds=3))
     wait_for_state(teacher, asset["id"], "ready")
-    while True:
-        items = admin.get("/reviews", params={"kind": "media_asset"})["items"]
-        item = next((i for i in items if i["subject_id"] == asset["id"]), None)
-        if item:
-            break
-        time.sleep(0.2)
-    admin.post(f"/reviews/{item['id']}/decision", {"decision": "approve"})
+    decide(admin, "media_asset", asset["id"])
     while not teacher.get(f"/media/assets/{asset['id']}")["referenceable"]:
         time.sleep(0.2)
     return asset["id"]
@@ -46,10 +40,7 @@ def approved_video(teacher: Api, admin: Api, folder: Path) -> str:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as data:
-        mesh = Mesh(Path(data), Ports.free(), extra_env={
-            "IDENTITY_BOOTSTRAP_ADMIN_USERNAME": ADMIN, "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "LOG_LEVEL": "WARNING"})
-        mesh.start()
+        mesh = bench_mesh(data)
         try:
             api, school, admin = setup(mesh)
             platform = api.login(ADMIN, ADMIN_PASSWORD)

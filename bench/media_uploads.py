@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 from minio import Minio
 
-from bench.__main__ import ADMIN, ADMIN_PASSWORD, setup
+from bench.__main__ import bench_mesh, setup
 from bench.media_pipeline import generate, join_copies
 from devmesh.client import Api
-from devmesh.mesh import Mesh, Ports
+from devmesh.mesh import Mesh
 from services.media.adapters.ffmpeg import binaries
 
 
@@ -151,10 +151,7 @@ def main() -> None:
     size = int(sys.argv[1]) * 10**6 if len(sys.argv) > 1 else 1024 * 10**6
     with tempfile.TemporaryDirectory() as data:
         limit = str(4 * 10**9)
-        mesh = Mesh(Path(data), Ports.free(), extra_env={
-            "IDENTITY_BOOTSTRAP_ADMIN_USERNAME": ADMIN, "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "LOG_LEVEL": "WARNING", "MEDIA_MAX_UPLOAD_BYTES": limit, "GATEWAY_MAX_STREAM_BYTES": limit})
-        mesh.start()
+        mesh = bench_mesh(data, MEDIA_MAX_UPLOAD_BYTES=limit, GATEWAY_MAX_STREAM_BYTES=limit)
         try:
             _, _, admin = setup(mesh)
             school_id = admin.get("/me")["school_id"]

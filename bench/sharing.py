@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.__main__ import ADMIN, ADMIN_PASSWORD, setup
+from bench.__main__ import bench_mesh, setup
 from bench.load import run
-from devmesh.mesh import Mesh, Ports
+from devmesh.mesh import Mesh
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from services.sharing.adapters.orm import Entry, SharingList
@@ -87,10 +87,7 @@ async def measure(mesh: Mesh, token: str, list_id: str) -> None:
 def main() -> None:
     entries = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     with tempfile.TemporaryDirectory() as data:
-        mesh = Mesh(Path(data), Ports.free(), extra_env={
-            "IDENTITY_BOOTSTRAP_ADMIN_USERNAME": ADMIN, "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "LOG_LEVEL": "WARNING"})
-        mesh.start()
+        mesh = bench_mesh(data)
         try:
             _, _, admin = setup(mesh)
             list_id = asyncio.run(seed(Path(data) / "sharing.db", entries))

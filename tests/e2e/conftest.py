@@ -23,6 +23,22 @@ def new_code() -> str:
     return "T" + uuid.uuid4().hex[:8].upper()
 
 
+def review_item(admin: Api, kind: str, subject_id: str) -> dict:
+    """The review item of a subject in the admin's queue, once the owner's event has queued it."""
+    from tests.support import wait_until
+
+    def find() -> dict | None:
+        items = admin.get("/reviews", params={"kind": kind, "page_size": 200})["items"]
+        return next((i for i in items if i["subject_id"] == subject_id), None)
+
+    return wait_until(find)
+
+
+def decide(admin: Api, kind: str, subject_id: str, decision: str = "approve", reason: str = "") -> dict:
+    item = review_item(admin, kind, subject_id)
+    return admin.post(f"/reviews/{item['id']}/decision", {"decision": decision, "reason": reason})
+
+
 @dataclass
 class SchoolWorld:
     id: str

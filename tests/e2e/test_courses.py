@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from devmesh.client import Api
 from tests import media_clips
-from tests.e2e.conftest import CURRENT_TERM, NEXT_TERM, PASSWORD, SchoolWorld, create_account
+from tests.e2e.conftest import CURRENT_TERM, NEXT_TERM, PASSWORD, SchoolWorld, create_account, decide
 from tests.e2e.media_support import upload_file, wait_for_state
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
@@ -24,15 +24,6 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def leader(api: Api, school: SchoolWorld) -> Api:
     return create_account(school.admin, api, role="teacher", school_id=school.id, number="L1", name="王老师")[1]
-
-
-def decide(admin: Api, kind: str, subject_id: str, decision: str = "approve", reason: str = "") -> dict:
-    def find() -> dict | None:
-        items = admin.get("/reviews", params={"kind": kind, "page_size": 200})["items"]
-        return next((i for i in items if i["subject_id"] == subject_id), None)
-
-    item = wait_until(find)
-    return admin.post(f"/reviews/{item['id']}/decision", {"decision": decision, "reason": reason})
 
 
 def approved_video(clips: Path, teacher: Api, admin: Api, seconds: float = 3) -> dict:

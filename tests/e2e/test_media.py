@@ -15,7 +15,7 @@ from contracts.media.v1 import media_pb2
 from devmesh.client import Api
 from devmesh.mesh import Mesh
 from tests import media_clips
-from tests.e2e.conftest import SchoolWorld, create_account
+from tests.e2e.conftest import SchoolWorld, create_account, review_item
 from tests.e2e.media_support import put_parts, sha256, upload, upload_file, wait_for_state
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
@@ -29,14 +29,6 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def teacher(api: Api, school: SchoolWorld) -> Api:
     return create_account(school.admin, api, role="teacher", school_id=school.id, number="MT1", name="媒体老师")[1]
-
-
-def review_item(admin: Api, asset_id: str) -> dict:
-    def find() -> dict | None:
-        items = admin.get("/reviews", params={"kind": "media_asset", "page_size": 200})["items"]
-        return next((i for i in items if i["subject_id"] == asset_id), None)
-
-    return wait_until(find)
 
 
 async def referenceability_events(nats_url: str, asset_id: str) -> list[media_pb2.Referenceability]:
@@ -69,7 +61,7 @@ def test_a_compliant_video_is_remuxed_reviewed_played_and_becomes_referenceable(
     assert report["duration"]["status"] == "warn"  # 6 s is far below the recommended 5-15 min
     assert ready["referenceable"] is False and ready["review_state"] == "unreviewed"
 
-    item = review_item(school.admin, asset["id"])
+    item = review_item(school.admin, "media_asset", asset["id"])
     assert {r["rule"] for r in item["snapshot"]["spec_report"]} >= {"container", "frame_rate", "duration"}
     playback = school.admin.get(f"/media/assets/{asset['id']}/playback")  # the reviewer plays it
     video = httpx.get(playback["progressive_url"], timeout=30)
@@ -103,7 +95,7 @@ def test_a_non_compliant_video_is_transcoded_without_upscaling_and_a_rejection_k
     assert ready["remuxed"] is False and ready["renditions"] == ["360p"]
     report = {rule["rule"]: rule["status"] for rule in ready["spec_report"]}
     assert report["video_codec"] == "fail" and report["resolution"] == "fail" and report["container"] == "fail"
-    item = review_item(school.admin, asset["id"])
+    item = review_item(school.admin, "media_asset", asset["id"])
     expect_problem(400, lambda: school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "reject"}))
     school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "reject", "reason": "分辨率不达标"})
     rejected = wait_until(
@@ -127,7 +119,7 @@ def test_a_broken_upload_resumes_from_the_last_good_part(teacher: Api, school: S
     asset = teacher.post(f"/media/uploads/{ticket['asset_id']}/complete", {"parts": []})
     assert (asset["state"], asset["format"], asset["kind"]) == ("ready", "pdf", "material")
     assert asset["sha256"] == sha256(data)
-    review_item(school.admin, asset["id"])
+    review_item(school.admin, "media_asset", asset["id"])
     again = teacher.post("/media/uploads", {"filename": "copy.pdf", "size_bytes": len(data), "sha256": sha256(data),
                                             "kind": "material"})
     assert again["duplicate_of"] == asset["id"] and again["parts"] == []
@@ -189,7 +181,7 @@ def test_the_reviewer_deletes_an_asset_and_its_files_and_review(
 ) -> None:
     data = b"%PDF-1.4\n" + os.urandom(3000)
     asset = upload(teacher, data, "old.pdf", kind="extended_material")
-    item = review_item(school.admin, asset["id"])
+    item = review_item(school.admin, "media_asset", asset["id"])
     source_url = teacher.get(f"/media/assets/{asset['id']}/playback")["source_url"]
     assert httpx.get(source_url).status_code == 200
     school.admin.request("DELETE", f"/media/assets/{asset['id']}", params={"reason": "过期资料"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from devmesh.client import Api, ApiError
-from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account, new_phone
+from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account, new_phone, review_item
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
 
@@ -15,14 +15,6 @@ def register(api: Api, school: SchoolWorld, **overrides: str) -> tuple[str, dict
     body = {"school_id": school.id, "username": username, "password": PASSWORD, "name": "新老师",
             "phone": new_phone(), "staff_number": f"N{uuid.uuid4().hex[:6]}", **overrides}
     return username, api.post("/registrations/teachers", body)
-
-
-def queued_item(admin: Api, user_id: str) -> dict:
-    def find() -> dict | None:
-        items = admin.get("/reviews", params={"kind": "teacher_registration"})["items"]
-        return next((i for i in items if i["subject_id"] == user_id), None)
-
-    return wait_until(find)
 
 
 def login_problem(api: Api, username: str) -> dict:
@@ -37,7 +29,7 @@ def test_a_registered_teacher_waits_for_approval_then_signs_in(api: Api, school:
     username, registration = register(api, school)
     assert registration["status"] == "pending"
     assert login_problem(api, username)["reason"] == "REGISTRATION_PENDING"
-    item = queued_item(school.admin, registration["user_id"])
+    item = review_item(school.admin, "teacher_registration", registration["user_id"])
     assert item["scope"] == {"type": "school", "id": school.id}
     assert item["snapshot"]["username"] == username
     decided = school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "approve"})
@@ -48,7 +40,7 @@ def test_a_registered_teacher_waits_for_approval_then_signs_in(api: Api, school:
 
 def test_a_rejected_teacher_sees_the_reason_and_the_audit_trail_keeps_it(api: Api, school: SchoolWorld) -> None:
     username, registration = register(api, school)
-    item = queued_item(school.admin, registration["user_id"])
+    item = review_item(school.admin, "teacher_registration", registration["user_id"])
     expect_problem(400, lambda: school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "reject"}))
     expect_problem(400, lambda: school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "maybe"}))
     school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "reject", "reason": "工号与人事系统不符"})
@@ -68,7 +60,7 @@ def test_another_schools_admin_can_neither_see_nor_decide_the_item(
     api: Api, platform: Api, school: SchoolWorld, other_school: SchoolWorld
 ) -> None:
     _, registration = register(api, school)
-    item = queued_item(school.admin, registration["user_id"])
+    item = review_item(school.admin, "teacher_registration", registration["user_id"])
     assert item["id"] not in [i["id"] for i in other_school.admin.get("/reviews")["items"]]
     expect_problem(404, lambda: other_school.admin.get(f"/reviews/{item['id']}"))
     expect_problem(404, lambda: other_school.admin.post(f"/reviews/{item['id']}/decision", {"decision": "approve"}))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from devmesh.client import Api
-from tests.e2e.conftest import PASSWORD, SchoolWorld, new_phone
+from tests.e2e.conftest import PASSWORD, SchoolWorld, new_phone, review_item
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
 
@@ -17,21 +17,13 @@ def apply(api: Api, **overrides: str) -> dict:
     return api.post("/school-applications", body)
 
 
-def queued(platform: Api, application_id: str) -> dict:
-    def find() -> dict | None:
-        items = platform.get("/reviews", params={"kind": "school_application", "page_size": 200})["items"]
-        return next((i for i in items if i["subject_id"] == application_id), None)
-
-    return wait_until(find)
-
-
 def test_an_approved_application_creates_the_school_and_its_first_admin(api: Api, platform: Api) -> None:
     application = apply(api)
     assert application["status"] == "pending" and application["overdue"] is False
     submitted = datetime.fromisoformat(application["submitted_at"])
     due = datetime.fromisoformat(application["answer_due_at"])
     assert 2 <= (due - submitted).days <= 4  # two working days, weekends skipped
-    item = queued(platform, application["id"])
+    item = review_item(platform, "school_application", application["id"])
     assert item["snapshot"]["school_name"] == application["school_name"]
     expect_problem(409, lambda: platform.post(f"/school-applications/{application['id']}/admin-credentials"))
     platform.post(f"/reviews/{item['id']}/decision", {"decision": "approve"})
@@ -52,7 +44,7 @@ def test_an_approved_application_creates_the_school_and_its_first_admin(api: Api
 
 def test_a_rejected_application_keeps_the_reason(api: Api, platform: Api) -> None:
     application = apply(api)
-    item = queued(platform, application["id"])
+    item = review_item(platform, "school_application", application["id"])
     platform.post(f"/reviews/{item['id']}/decision", {"decision": "reject", "reason": "申请表缺少学校盖章"})
     rejected = wait_until(
         lambda: (a := platform.get(f"/school-applications/{application['id']}"))["status"] == "rejected" and a
@@ -75,7 +67,7 @@ def test_only_platform_admins_see_and_decide_applications(
     api: Api, platform: Api, school: SchoolWorld
 ) -> None:
     application = apply(api)
-    item = queued(platform, application["id"])
+    item = review_item(platform, "school_application", application["id"])
     expect_problem(403, lambda: school.admin.get("/school-applications"))
     expect_problem(403, lambda: school.admin.get(f"/school-applications/{application['id']}"))
     expect_problem(401, lambda: api.get("/school-applications"))

@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 
 from devmesh.client import Api, ApiError
 from devmesh.mesh import Mesh
-from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account
+from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account, decide, review_item
 from tests.e2e.test_auth import expect_problem
-from tests.e2e.test_courses import decide, registered
-from tests.e2e.test_school_applications import apply, queued
+from tests.e2e.test_courses import registered
+from tests.e2e.test_school_applications import apply
 from tests.support import wait_until
 
 
@@ -47,7 +47,7 @@ def mooc_run(center: Api, school: SchoolWorld, leader: Api, leader_name: str, na
 
 def out_of_province_school(api: Api, platform: Api) -> tuple[Api, dict]:
     application = apply(api, school_name=f"河南共享学院{uuid.uuid4().hex[:6]}")
-    item = queued(platform, application["id"])
+    item = review_item(platform, "school_application", application["id"])
     platform.post(f"/reviews/{item['id']}/decision", {"decision": "approve"})
     wait_until(lambda: platform.get(f"/school-applications/{application['id']}")["status"] == "approved")
     credentials = platform.post(f"/school-applications/{application['id']}/admin-credentials")

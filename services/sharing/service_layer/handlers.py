@@ -223,10 +223,10 @@ class SharingHandlers:
         async with self.db.read() as session:
             sharing_list = await self._list(session, request.list_id)
             statement = select(Entry).where(Entry.list_id == sharing_list.id)
-            if sharing_list.state == "published" and not self._reviews(caller, sharing_list):
-                statement = statement.where(Entry.state == "approved")
-            elif self._reviews(caller, sharing_list):
+            if self._reviews(caller, sharing_list):
                 pass  # the center sees every entry of its lists
+            elif sharing_list.state == "published":
+                statement = statement.where(Entry.state == "approved")
             elif caller.role == "school_admin" and sharing_list.province_code == caller.province_code:
                 statement = statement.where(Entry.school_id == caller.school_id)
             else:
