@@ -43,7 +43,9 @@ bench: contracts/.generated ## run the benchmarks and print their figures (about
 	$(PY) -m bench.media_pipeline
 	$(PY) -m bench.media_uploads
 	$(PY) -m bench.courses
+	$(PY) -m bench.policies
 	$(PY) -m bench.sharing
+	$(PY) -m bench.imports
 
 k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline
 	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py

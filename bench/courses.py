@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import ADMIN, ADMIN_PASSWORD, PASSWORD, bench_mesh, setup
+from bench.__main__ import PASSWORD, bench_mesh, make_center, setup
 from devmesh.client import Api
 from tests import media_clips
 from tests.e2e.conftest import decide
@@ -43,10 +43,7 @@ def main() -> None:
         mesh = bench_mesh(data)
         try:
             api, school, admin = setup(mesh)
-            platform = api.login(ADMIN, ADMIN_PASSWORD)
-            created = platform.post("/users", {"role": "center_admin", "province_code": "33",
-                                               "username": "bench-center", "name": "中心"})
-            center = api.first_login("bench-center", created["credentials"]["initial_password"], PASSWORD)
+            center = make_center(api)
             center.post("/terms", {"code": "2026-autumn", "name": "2026秋", "starts_on": "2026-09-01",
                                    "ends_on": "2027-01-20"})
             made = admin.post("/users", {"role": "teacher", "school_id": school["id"], "number": "BL1",
@@ -55,7 +52,7 @@ def main() -> None:
                                       PASSWORD)
             video = approved_video(teacher, admin, Path(data))
 
-            big = teacher.post("/courses", {"kind": "spoc_independent", "name": "大课", "category": "基准"})
+            big = teacher.post("/courses", {"kind": "spoc_independent", "name": "大课", "category": "专业课"})
             started = time.perf_counter()
             for chapter_number in range(CHAPTERS):
                 plan = teacher.post(f"/courses/{big['id']}/plan/nodes",
@@ -69,7 +66,7 @@ def main() -> None:
             nodes = len(teacher.get(f"/courses/{big['id']}/plan")["nodes"])
             assert nodes == CHAPTERS + UNITS, nodes
 
-            empty = teacher.post("/courses", {"kind": "spoc_independent", "name": "空课", "category": "基准"})
+            empty = teacher.post("/courses", {"kind": "spoc_independent", "name": "空课", "category": "专业课"})
             open_empty = timed(lambda: teacher.post(f"/courses/{empty['id']}/runs", {"term_code": "2026-autumn"}), 5)
             open_big = timed(lambda: teacher.post(f"/courses/{big['id']}/runs", {"term_code": "2026-autumn"}), 5)
             read_plan = timed(lambda: teacher.get(f"/courses/{big['id']}/plan"), 50)

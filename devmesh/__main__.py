@@ -30,6 +30,8 @@ def main() -> None:
         mesh.start()
         demo.load(Api(mesh.gateway_url))
         print(demo.describe(mesh.gateway_url), flush=True)
+        print(f"Mail (password resets, new schools' admin accounts): SMTP on 127.0.0.1:{mesh.ports.smtp} "
+              f"(SMTP_PORT), each mail kept as an .eml file in {mesh.mail_dir}", flush=True)
         stop.wait()
     except KeyboardInterrupt:
         pass

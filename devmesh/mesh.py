@@ -7,13 +7,16 @@ prove the same start-up a newcomer uses.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field, fields
@@ -23,6 +26,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from servicekit.config import DEFAULT_PORTS
+from servicekit.messaging import NATS_USERS, authorization_block
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("identity", "review", "media", "course", "sharing")  # the services built so far, in start order
@@ -60,6 +64,7 @@ class Ports:
     sharing: int = DEFAULT_PORTS["sharing"]
     media_worker: int = 50173  # the workers' health ports
     media_worker1: int = 50174
+    smtp: int = 11025  # the local mail server (devmesh.smtp); mails land in DATA_DIR/mail
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -112,6 +117,12 @@ class Mesh:
     s3_secret_key: str = "platform-dev-secret"
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     processes_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)  # how often each process was restarted
+    supervise: bool = True
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _supervisor: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def gateway_url(self) -> str:
@@ -142,6 +153,10 @@ class Mesh:
                 "S3_ENDPOINT": self.s3_endpoint,
                 "AWS_ACCESS_KEY_ID": self.s3_access_key,
                 "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(self.ports.smtp),
+                "SMTP_STARTTLS": "false",
+                "SMTP_FROM": "platform@localhost",
             }
         )
         for name in SERVICES:
@@ -150,6 +165,7 @@ class Mesh:
         return env
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        self.commands[name] = command
         port = self._port_of(name)
         if not _is_free(port):
             raise RuntimeError(
@@ -159,8 +175,10 @@ class Mesh:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log = (logs / f"{name}.log").open("ab")
+        # A process's own environment: its NATS credentials, and what start_<kind> set for it.
+        self.processes_env[name] = {**self._nats_env(name), **self.processes_env.get(name, {})}
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env={**self.env(), **self.processes_env.get(name, {})},
+            command, cwd=REPO_ROOT, env={**self.env(), **self.processes_env[name]},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
@@ -178,16 +196,62 @@ class Mesh:
         path = self.data_dir / "logs" / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
+    # ---- NATS credentials -------------------------------------------------------------------
+
+    @property
+    def nats_dir(self) -> Path:
+        return self.data_dir / "nats"
+
+    def nats_credentials(self) -> dict[str, str]:
+        """Each NATS user's password: generated at the first start into the data folder, then reused."""
+        path = self.nats_dir / "credentials.json"
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        missing = [user for user in NATS_USERS if not stored.get(user)]
+        if missing:
+            stored.update({user: secrets.token_hex(24) for user in missing})
+            self.nats_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(stored, indent=2))
+        return {user: stored[user] for user in NATS_USERS}
+
+    def write_nats_config(self) -> Path:
+        """nats-server's configuration: JetStream, and one user per process kind with its permissions."""
+        store = self.nats_dir  # JetStream keeps its files in <store>/jetstream
+        store.mkdir(parents=True, exist_ok=True)
+        passwords = {user: json.dumps(password) for user, password in self.nats_credentials().items()}
+        config = self.nats_dir / "nats-server.conf"
+        config.touch(mode=0o600)
+        config.write_text(
+            "# Written by devmesh at every start (credentials.json keeps the passwords).\n"
+            f"listen: \"127.0.0.1:{self.ports.nats}\"\n"
+            f"jetstream {{ store_dir: {json.dumps(str(store))} }}\n"
+            f"{authorization_block(passwords)}\n"
+        )
+        return config
+
+    def _nats_env(self, name: str) -> dict[str, str]:
+        """Who a process is on the bus: a service as itself, the workers and the gateway as theirs."""
+        user = "media-worker" if name in MEDIA_WORKERS else name
+        if user not in NATS_USERS:
+            return {}
+        return {"NATS_USER": user, "NATS_PASSWORD": self.nats_credentials()[user]}
+
     # ---- the pieces -----------------------------------------------------------------------
 
     def start_nats(self) -> None:
-        store = self.data_dir / "nats"
-        store.mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            "nats",
-            [bin_path("nats-server"), "-a", "127.0.0.1", "-p", str(self.ports.nats), "-js", "-sd", str(store)],
-        )
+        config = self.write_nats_config()
+        self._spawn("nats", [bin_path("nats-server"), "-c", str(config)])
         self._wait("nats", lambda: _tcp_open(self.ports.nats))
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    def start_smtp(self) -> None:
+        """A local SMTP server that keeps every mail as an .eml file in the data folder."""
+        self._spawn("smtp", [sys.executable, "-m", "devmesh.smtp", "--port", str(self.ports.smtp),
+                             "--dir", str(self.mail_dir)])
+        self._wait("smtp", lambda: _tcp_open(self.ports.smtp))
 
     def start_s3(self) -> None:
         store = self.data_dir / "s3"
@@ -211,7 +275,7 @@ class Mesh:
 
     def start_worker(self, name: str) -> None:
         port = self._port_of(name)
-        self.processes_env[name] = {"MEDIA_WORKER_GRPC_PORT": str(port)}
+        self.processes_env.setdefault(name, {})["MEDIA_WORKER_GRPC_PORT"] = str(port)
         self._spawn(name, [sys.executable, "-m", "services.media.worker"])
         self._wait(name, lambda: _grpc_serving(port))
 
@@ -220,9 +284,11 @@ class Mesh:
         self._wait("gateway", lambda: _http_answers(f"{self.gateway_url}/healthz", want=200))
 
     def start(self) -> None:
+        self._stopping.clear()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.start_nats()
+            self.start_smtp()
             self.start_s3()
             for name in SERVICES:
                 self.start_service(name)
@@ -232,6 +298,9 @@ class Mesh:
         except BaseException:
             self.stop()
             raise
+        if self.supervise:
+            self._supervisor = threading.Thread(target=self._watch, name="devmesh-supervisor", daemon=True)
+            self._supervisor.start()
 
     def _wait(self, name: str, ready, timeout: float = 45.0) -> None:  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + timeout
@@ -244,10 +313,56 @@ class Mesh:
             time.sleep(0.1)
         raise RuntimeError(f"{name} did not come up within {timeout:.0f}s:\n{self.log_tail(name)}")
 
+    # ---- restarting what crashed, as Kubernetes does --------------------------------------
+
+    RESTART_BACKOFF_FIRST = 0.5  # seconds; doubled per quick crash, up to RESTART_BACKOFF_MAX
+    RESTART_BACKOFF_MAX = 30.0
+    STABLE_AFTER = 60.0  # a process up this long counts as healthy again: the backoff starts over
+
+    def _watch(self) -> None:
+        """Restart every process that exits on its own, with a growing delay while it keeps crashing."""
+        started = {name: time.monotonic() for name in self.processes}
+        streak: dict[str, int] = {}
+        due: dict[str, float] = {}
+        while not self._stopping.wait(0.2):
+            with self._lock:
+                for name, process in list(self.processes.items()):
+                    now = time.monotonic()
+                    if process.poll() is None:
+                        due.pop(name, None)
+                        if now - started.setdefault(name, now) > self.STABLE_AFTER:
+                            streak[name] = 0
+                        continue
+                    if name not in due:
+                        delay = min(self.RESTART_BACKOFF_FIRST * 2 ** streak.get(name, 0), self.RESTART_BACKOFF_MAX)
+                        due[name] = now + delay
+                        self._announce(name, f"exited with {process.returncode}; restarting in {delay:.1f}s")
+                        continue
+                    if now < due[name] or self._stopping.is_set():
+                        continue
+                    del due[name]
+                    streak[name] = streak.get(name, 0) + 1
+                    try:
+                        self._spawn(name, self.commands[name])
+                    except Exception as error:  # e.g. its port still held: try again, later
+                        self._announce(name, f"could not restart: {error}")
+                        continue
+                    started[name] = time.monotonic()
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    self._announce(name, f"restarted (restart {self.restarts[name]})")
+
+    def _announce(self, name: str, what: str) -> None:
+        line = f"devmesh: {name} {what}"
+        print(line, file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError), (self.data_dir / "logs" / f"{name}.log").open("a") as log_file:
+            log_file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+
     # ---- stopping -------------------------------------------------------------------------
 
     def stop_process(self, name: str, timeout: float = 10.0) -> None:
-        process = self.processes.pop(name, None)
+        """Stops a process for good (the supervisor restarts only what exits on its own)."""
+        with self._lock:
+            process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
             return
         # weed stops its components on SIGINT but may linger: give it a while, then kill.
@@ -260,6 +375,9 @@ class Mesh:
             process.wait(5)
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(5)
         for name in reversed(list(self.processes)):
             self.stop_process(name)
 

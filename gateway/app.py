@@ -22,10 +22,12 @@ from contracts.review.v1 import review_pb2_grpc
 from contracts.sharing.v1 import sharing_pb2_grpc
 from gateway import problems
 from gateway.limits import BodyLimitMiddleware
-from gateway.routes import accounts, courses, media, reviews, sharing
+from gateway.ratelimit import RateLimits, configured_limits
+from gateway.routes import accounts, courses, media, policies, reviews, sharing, statistics
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.config import MeshSettings
+from servicekit.messaging import connect
 
 API_PREFIX = "/api/v1"
 
@@ -71,8 +73,17 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limits = configured_limits()
         app.state.backends = Backends.connect(mesh)
+        # NATS: revoked sessions (the token verifier's deny list) and the replicas' shared rate limits.
+        app.state.nats = await connect(mesh.nats_url, "gateway")
+        js = app.state.nats.jetstream()
+        follower = asyncio.create_task(app.state.backends.verifier.revocations.follow(js))
+        app.state.rate_limits = await RateLimits.over_nats(js, limits)
         yield
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        await app.state.nats.close()
         await app.state.backends.close()
 
     app = FastAPI(
@@ -85,6 +96,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.add_exception_handler(grpc.aio.AioRpcError, problems.rpc_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, problems.validation_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, problems.http_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, problems.unhandled_error_handler)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=int(os.environ.get("GATEWAY_MAX_BODY_BYTES", 1024 * 1024)),
@@ -98,11 +110,13 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(media.router, prefix=API_PREFIX)
     app.include_router(courses.router, prefix=API_PREFIX)
+    app.include_router(policies.router, prefix=API_PREFIX)
     app.include_router(sharing.router, prefix=API_PREFIX)
+    app.include_router(statistics.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
-        """Answers 200 when every service the gateway needs is serving."""
+        """200 when every service the gateway needs is serving and NATS answers; else 503 naming what is down."""
         backends: Backends = request.app.state.backends
 
         async def check(name: str) -> tuple[str, str]:
@@ -114,11 +128,26 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
             except grpc.aio.AioRpcError as error:
                 return name, error.code().name
 
-        statuses = dict(await asyncio.gather(*(check(name) for name in backends.channels)))
-        healthy = all(status == "SERVING" for status in statuses.values())
+        async def check_nats() -> str:
+            """The event bus, through the gateway's own connection: a PING answered in time."""
+            nc = getattr(request.app.state, "nats", None)
+            if nc is None or not nc.is_connected:
+                return "RECONNECTING" if nc is not None and nc.is_reconnecting else "DISCONNECTED"
+            try:
+                await nc.flush(timeout=2)
+            except Exception as error:  # noqa: BLE001 - any failure is "not answering"
+                return f"NOT_ANSWERING ({type(error).__name__})"
+            return "CONNECTED"
+
+        statuses, nats_status = await asyncio.gather(
+            asyncio.gather(*(check(name) for name in backends.channels)), check_nats())
+        services = dict(statuses)
+        down = [name for name, status in services.items() if status != "SERVING"]
+        if nats_status != "CONNECTED":
+            down.append("nats")
         return JSONResponse(
-            {"status": "ok" if healthy else "unavailable", "services": statuses},
-            status_code=200 if healthy else 503,
+            {"status": "unavailable" if down else "ok", "down": down, "services": services, "nats": nats_status},
+            status_code=503 if down else 200,
         )
 
     @app.get("/.well-known/jwks.json", tags=["auth"])

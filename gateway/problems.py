@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -9,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from servicekit.grpc_server import REASON_METADATA_KEY
+
+log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -51,16 +55,26 @@ def problem(status: int, detail: str, reason: str = "", **extra: object) -> JSON
     if reason:
         body["reason"] = reason
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status >= 500:
+        # After a server error the connection's state is not trusted: the client opens a new one.
+        headers["Connection"] = "close"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers or None)
+
+
+def rpc_reason(error: grpc.aio.AioRpcError) -> str:
+    """The domain error's reason, which services send in the trailing metadata."""
+    for key, value in error.trailing_metadata() or ():
+        if key == REASON_METADATA_KEY:
+            return value if isinstance(value, str) else value.decode()
+    return ""
 
 
 def from_rpc_error(error: grpc.aio.AioRpcError) -> JSONResponse:
     status = HTTP_STATUS.get(error.code(), 500)
-    reason = ""
-    for key, value in error.trailing_metadata() or ():
-        if key == REASON_METADATA_KEY:
-            reason = value if isinstance(value, str) else value.decode()
+    reason = rpc_reason(error)
     detail = error.details() or error.code().name
     if status == 503:
         detail = "a service is not reachable right now; try again shortly"
@@ -80,5 +94,22 @@ async def validation_error_handler(request: Request, error: RequestValidationErr
     return problem(400, detail, "VALIDATION_FAILED", errors=errors)
 
 
+class Problem(HTTPException):
+    """An HTTP error with a machine-readable reason (e.g. TOKEN_EXPIRED: refresh; TOKEN_REVOKED: sign in)."""
+
+    def __init__(self, status: int, detail: str, reason: str = "", headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, detail, headers)
+        self.reason = reason
+
+
 async def http_error_handler(request: Request, error: HTTPException) -> JSONResponse:
-    return problem(error.status_code, str(error.detail))
+    response = problem(error.status_code, str(error.detail), getattr(error, "reason", ""))
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def unhandled_error_handler(request: Request, error: Exception) -> JSONResponse:
+    """Anything no other handler took: a problem response (500) that also closes the connection."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal error; it has been logged")

@@ -8,6 +8,15 @@ import grpc
 
 from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
 
+# gRPC's defaults wait 1 s, then up to 120 s (at least 20 s per attempt) between reconnections:
+# a service back after a restart stayed unreachable for ~20 s. Retry at least every second instead;
+# a reconnection attempt costs a TCP connect to a peer in the same cluster.
+RECONNECT_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 1000),  # also the least time a connection attempt is given
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
 
 def channel(address: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
@@ -15,6 +24,7 @@ def channel(address: str) -> grpc.aio.Channel:
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            *RECONNECT_OPTIONS,
         ],
     )
 

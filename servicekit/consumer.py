@@ -24,7 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.clock import utcnow
 from servicekit.db import Database
-from servicekit.messaging import EVENT_ID_HEADER, EVENT_TYPE_HEADER, ensure_stream
+from servicekit.messaging import (
+    DURABLES,
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    STREAMS,
+    NatsCredentials,
+    producer_of,
+    wait_for_stream,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,8 @@ class EventMeta:
     event_id: str
     subject: str
     delivered: int
+    stream: str = ""
+    producer: str = ""  # the service whose NATS credentials alone can put events into `stream`
 
 
 Handler = Callable[[AsyncSession, Any, EventMeta], Awaitable[None]]
@@ -69,9 +79,13 @@ class _PullLoop:
 
     async def run(self) -> None:
         spec = self.subscription
+        credentials = NatsCredentials.from_env()
+        if credentials and spec.durable not in DURABLES.get(credentials.user, ()):
+            log.error("consumer %s: not listed for NATS user %s in servicekit.messaging.DURABLES: "
+                      "other services' credentials could acknowledge or reconfigure it", spec.durable, credentials.user)
         while True:
             try:
-                await ensure_stream(self.js, spec.stream)
+                await wait_for_stream(self.js, spec.stream)  # its producer creates it
                 sub = await self.js.pull_subscribe(
                     spec.filter_subject,
                     durable=spec.durable,
@@ -107,6 +121,7 @@ class _PullLoop:
         delivered = message.metadata.num_delivered if message.metadata else 1
         if not event_id:
             raise PoisonEvent("event without an id")
+        stream = self._check_origin(message)
         if event_type not in self.by_type:
             log.info("consumer %s: ignoring %s", self.subscription.durable, event_type)
             return None
@@ -115,7 +130,21 @@ class _PullLoop:
             payload = cls.FromString(message.data)
         except DecodeError as error:
             raise PoisonEvent(f"undecodable {event_type}: {error}") from error
-        return handler, payload, EventMeta(event_id=event_id, subject=message.subject, delivered=delivered)
+        return handler, payload, EventMeta(event_id=event_id, subject=message.subject, delivered=delivered,
+                                           stream=stream, producer=producer_of(stream))
+
+    def _check_origin(self, message: Msg) -> str:
+        """The stream the event was stored in, which must be the subscription's and hold the subject.
+
+        Only the stream's producer may publish its subjects (NATS permissions), so the stream
+        of origin says who sent the event; an event from anywhere else is refused.
+        """
+        stream = message.metadata.stream if message.metadata else ""
+        expected = self.subscription.stream
+        prefix = STREAMS[expected].removesuffix(">")
+        if stream != expected or not message.subject.startswith(prefix):
+            raise PoisonEvent(f"event on {message.subject!r} from stream {stream!r}, expected stream {expected}")
+        return stream
 
 
 class EventConsumer(_PullLoop):

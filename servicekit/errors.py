@@ -32,3 +32,7 @@ class PermissionDenied(DomainError):
 
 class Unauthenticated(DomainError):
     """No valid credentials."""
+
+
+class Unavailable(DomainError):
+    """A service this one needs did not answer; the same request may succeed later."""

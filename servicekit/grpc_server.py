@@ -13,7 +13,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from servicekit import errors
-from servicekit.auth import TokenVerifier, bind_caller, unbind_caller
+from servicekit.auth import Caller, TokenVerifier, bind_caller, unbind_caller
+from servicekit.service_keys import SERVICE_HEADER, SERVICE_KEY_HEADER, SERVICE_ROLE, ServiceGrants
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ _STATUS_BY_ERROR: dict[type[errors.DomainError], grpc.StatusCode] = {
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 
@@ -44,11 +46,17 @@ def bearer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | No
     return None
 
 
+def _header(metadata: Iterable[tuple[str, str | bytes]] | None, name: str) -> str:
+    return next((value for key, value in metadata or () if key == name and isinstance(value, str)), "")
+
+
 class CallerInterceptor(grpc.aio.ServerInterceptor):
     """Reads the caller from the bearer token, and turns domain errors into status codes.
 
     Methods outside `public_methods` need a valid token. A token of an account that must
-    change its password is accepted only for `password_change_methods`.
+    change its password is accepted only for `password_change_methods`. A service's key
+    (`x-service` and `x-service-key`) stands in for a token only on the methods `service_grants`
+    grant that service; its caller has the role "service", which no end-user rule admits.
     """
 
     def __init__(
@@ -56,10 +64,12 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
         verifier: TokenVerifier,
         public_methods: Iterable[str] = (),
         password_change_methods: Iterable[str] = (),
+        service_grants: ServiceGrants | None = None,
     ) -> None:
         self.verifier = verifier
         self.public_methods = frozenset(public_methods)
         self.password_change_methods = frozenset(password_change_methods)
+        self.service_grants = service_grants
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = await continuation(handler_call_details)
@@ -72,8 +82,12 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
 
         async def behavior(request, context: grpc.aio.ServicerContext):  # type: ignore[no-untyped-def]
             try:
-                token = bearer_token(context.invocation_metadata())
+                metadata = context.invocation_metadata()
+                token = bearer_token(metadata)
                 caller = await self.verifier.verify(token) if token else None
+                service = _header(metadata, SERVICE_HEADER)
+                if caller is None and service:
+                    caller = self._service_caller(method, service, _header(metadata, SERVICE_KEY_HEADER))
                 if caller is None and not public:
                     raise errors.Unauthenticated("sign in first: this call needs a bearer token")
                 if caller and caller.must_change_password and not (public or allowed_while_changing):
@@ -107,12 +121,19 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
+    def _service_caller(self, method: str, service: str, key: str) -> Caller:
+        if self.service_grants is None or not self.service_grants.authenticate(method, service, key):
+            raise errors.Unauthenticated(f"the {service} service's credential is not accepted for this call")
+        return Caller(user_id=f"service:{service}", role=SERVICE_ROLE, school_id=None, province_code=None,
+                      name=service)
+
 
 class ServiceHost:
     """One service process: a grpc.aio server plus its background workers."""
 
     def __init__(self, name: str, interceptor: grpc.aio.ServerInterceptor) -> None:
         self.name = name
+        self.interceptor = interceptor
         self.server = grpc.aio.server(
             interceptors=[interceptor],
             options=[

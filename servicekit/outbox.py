@@ -72,6 +72,18 @@ async def emit(session: AsyncSession, outbox: Table, subject: str, message: Mess
     return event_id
 
 
+async def emit_many(session: AsyncSession, outbox: Table, subject: str, messages: list[Message]) -> list[str]:
+    """`emit` for many events at once (a bulk import's): one multi-row insert instead of one per event."""
+    if not messages:
+        return []
+    now = utcnow()
+    rows = [{"event_id": str(uuid.uuid4()), "subject": subject, "event_type": message.DESCRIPTOR.full_name,
+             "payload": message.SerializeToString(), "created_at": now} for message in messages]
+    await session.execute(outbox.insert(), rows)
+    session.info["outbox_written"] = True
+    return [row["event_id"] for row in rows]
+
+
 class OutboxRelay:
     """Publishes unpublished rows in order; waits and retries while NATS is away."""
 

@@ -8,6 +8,9 @@ from servicekit.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# Tokens this module issues never point past the rows a list has, and no list comes near 2**31
+# rows: a larger offset is forged (10**20 overflowed SQLite's 64-bit integers: a 500).
+MAX_OFFSET = 2**31 - 1
 
 
 def page_window(page_size: int, page_token: str) -> tuple[int, int]:
@@ -21,7 +24,7 @@ def page_window(page_size: int, page_token: str) -> tuple[int, int]:
         offset = int(base64.urlsafe_b64decode(page_token.encode()).decode().removeprefix("o:"))
     except ValueError as error:
         raise InvalidArgument("page_token is not one this service issued") from error
-    if offset < 0:
+    if not 0 <= offset <= MAX_OFFSET:
         raise InvalidArgument("page_token is not one this service issued")
     return limit, offset
 

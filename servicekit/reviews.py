@@ -45,6 +45,14 @@ async def request_review(
     snapshot: dict,
     requested_by: str,
 ) -> str:
+    message = review_requested(owner=owner, kind=kind, subject_id=subject_id, scope_type=scope_type,
+                               scope_id=scope_id, title=title, snapshot=snapshot, requested_by=requested_by)
+    return await emit(session, outbox, requested_subject(owner), message)
+
+
+def review_requested(*, owner: str, kind: str, subject_id: str, scope_type: str, scope_id: str, title: str,
+                     snapshot: dict, requested_by: str) -> review_pb2.ReviewRequested:
+    """The `<owner>.review.requested` event; `request_review` writes one, a bulk import many with `emit_many`."""
     message = review_pb2.ReviewRequested(
         kind=kind,
         owner=owner,
@@ -55,7 +63,7 @@ async def request_review(
     )
     message.snapshot.update(snapshot)
     message.requested_at.FromDatetime(utcnow())
-    return await emit(session, outbox, requested_subject(owner), message)
+    return message
 
 
 async def withdraw_review(

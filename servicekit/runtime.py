@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy import Table
 
+from servicekit.auth import TokenVerifier
 from servicekit.config import ServiceSettings
 from servicekit.consumer import EventConsumer, Subscription
 from servicekit.db import Database
@@ -49,6 +51,9 @@ class Runtime:
     def attach(self, host: ServiceHost, outbox: Table, inbox: Table, subscriptions: list[Subscription]) -> None:
         """The outbox relay and the event consumers run beside the gRPC server."""
         host.workers.append(OutboxRelay(self.db, outbox, self.js).run)
+        verifier = getattr(host.interceptor, "verifier", None)
+        if isinstance(verifier, TokenVerifier):  # revoked sessions' tokens are refused here too
+            host.workers.append(functools.partial(verifier.revocations.follow, self.js))
         for subscription in subscriptions:
             host.workers.append(EventConsumer(self.db, inbox, self.js, subscription).run)
         host.on_stop.append(self.close)

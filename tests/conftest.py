@@ -56,6 +56,8 @@ def mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         "HOST_PROVINCE": HOST_PROVINCE,
         "LOG_LEVEL": "INFO",
         "MEDIA_JOB_ACK_WAIT_SECONDS": "6",  # a killed worker's job comes back quickly
+        "GATEWAY_BODY_IDLE_TIMEOUT_SECONDS": "5",  # a stalled upload is cut off quickly
+        "IDENTITY_CAPTCHA_TEST_MODE": "1",  # captchas carry their answer (refused in production)
     }
     schemas = []
     if request.param == "postgresql":

@@ -108,3 +108,13 @@ def wait_until(check, timeout: float = 15.0, interval: float = 0.1):  # type: ig
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout}s")
         time.sleep(interval)
+
+
+async def nats_as(url: str, user: str | None, password: str = "", api_wait: float = 1.0):  # type: ignore[no-untyped-def]
+    """A NATS client of the mesh's bus as `user` (None: without credentials), and its JetStream context
+    with a short timeout (a refused request is answered by nobody: it times out)."""
+    from servicekit.messaging import NatsCredentials, connect
+
+    credentials = NatsCredentials(user, password) if user else None
+    nc = await connect(url, f"test-{user or 'anonymous'}", attempts=1, credentials=credentials)
+    return nc, nc.jetstream(timeout=api_wait)

@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
+import grpc
 from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from contracts.identity.v1 import identity_pb2 as pb
-from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
+from gateway.problems import problem, rpc_reason
+from gateway.ratelimit import limit
+from gateway.routes.deps import (
+    TIMEOUT,
+    Backends,
+    Paging,
+    SignedIn,
+    as_json,
+    download,
+    json_off_loop,
+    page_json,
+    sheet_url,
+)
 
 router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class LoginBody(BaseModel):
     login: str = Field(description="username or phone number", max_length=64)
     password: str = Field(max_length=200)
+    captcha_id: str = Field("", max_length=36, description="after repeated failures: the captcha's id")
+    captcha_answer: str = Field("", max_length=20, description="the characters in the captcha's picture")
+
+
+class CaptchaBody(BaseModel):
+    login: str = Field(description="the username or phone number signing in", max_length=64)
+
+
+class PasswordResetBody(BaseModel):
+    email: str = Field(max_length=200)
+
+
+class PasswordResetConfirmBody(BaseModel):
+    token: str = Field(max_length=200, description="the code from the mailed link")
+    new_password: str = Field(max_length=200)
 
 
 class RefreshBody(BaseModel):
@@ -68,11 +100,80 @@ class SchoolApplicationBody(BaseModel):
 # ---- sign-in and sessions --------------------------------------------------------------
 
 
-@router.post("/auth/login", tags=["auth"])
-async def login(body: LoginBody, backends: Backends) -> dict[str, Any]:
-    """Sign in with a username or phone number. Five failures in a row lock the account for 15 minutes."""
-    reply = await backends.identity.Login(pb.LoginRequest(login=body.login, password=body.password), timeout=TIMEOUT)
+@router.post("/auth/login", tags=["auth"], dependencies=[limit("login", "login")])
+async def login(body: LoginBody, backends: Backends) -> Any:
+    """Sign in with a username or phone number. After three failures in a row the answer is 401 with
+    reason `CAPTCHA_REQUIRED` and a `captcha` (id and PNG): send its characters with the next try.
+    Five failures in a row lock the account for 15 minutes."""
+    try:
+        reply = await backends.identity.Login(pb.LoginRequest(**body.model_dump()), timeout=TIMEOUT)
+    except grpc.aio.AioRpcError as error:
+        reason = rpc_reason(error)
+        if reason not in ("CAPTCHA_REQUIRED", "CAPTCHA_WRONG"):
+            raise
+        challenge = await backends.identity.NewCaptcha(pb.NewCaptchaRequest(login=body.login), timeout=TIMEOUT)
+        return problem(401, error.details() or reason, reason, captcha=captcha_json(challenge))
     return as_json(reply)
+
+
+def captcha_json(challenge: pb.Captcha) -> dict[str, Any]:
+    answer = {"answer": challenge.answer} if challenge.answer else {}  # test mode only
+    return {
+        "id": challenge.id,
+        "image": "data:image/png;base64," + base64.b64encode(challenge.png).decode(),
+        "expires_at": challenge.expires_at.ToDatetime(tzinfo=UTC).isoformat(),
+        **answer,
+    }
+
+
+@router.post("/auth/captcha", tags=["auth"], dependencies=[limit("login", "login")])
+async def new_captcha(body: CaptchaBody, backends: Backends) -> dict[str, Any]:
+    """A fresh captcha for signing in as `login` (one try each, valid 5 minutes)."""
+    challenge = await backends.identity.NewCaptcha(pb.NewCaptchaRequest(login=body.login), timeout=TIMEOUT)
+    return captcha_json(challenge)
+
+
+@router.post("/auth/password-reset", tags=["auth"], status_code=202,
+             dependencies=[limit("password_reset", "email")])
+async def request_password_reset(body: PasswordResetBody, backends: Backends) -> dict[str, Any]:
+    """Mails a single-use reset link (valid 30 minutes) to the accounts with this address. The answer is
+    the same whether or not an account has it."""
+    await backends.identity.RequestPasswordReset(pb.RequestPasswordResetRequest(email=body.email), timeout=TIMEOUT)
+    return {"detail": "if an account has this e-mail address, a reset link is on its way: it works once, "
+                      "within 30 minutes"}
+
+
+@router.post("/auth/password-reset/confirm", tags=["auth"], status_code=204)
+async def confirm_password_reset(body: PasswordResetConfirmBody, backends: Backends) -> None:
+    """Sets a new password with the mailed code; every session of the account ends, a lock lifts."""
+    await backends.identity.ConfirmPasswordReset(pb.ConfirmPasswordResetRequest(**body.model_dump()), timeout=TIMEOUT)
+
+
+def with_sheet_url(reply: Any) -> dict[str, Any]:
+    """The answer, with where to download its credentials sheet (once)."""
+    body = as_json(reply)
+    sheet = body.get("credentials_sheet")
+    if sheet and sheet.get("id"):
+        sheet["download_url"] = sheet_url(sheet["id"], sheet["key"])
+    return body
+
+
+@router.get("/credential-sheets/{sheet_id}", tags=["users"], response_class=Response,
+            responses={200: {"content": {XLSX: {}}}, 410: {"description": "downloaded already, or expired"}})
+async def download_credential_sheet(
+    sheet_id: str, backends: Backends, me: SignedIn, key: Annotated[str, Query(max_length=100)]
+) -> Response:
+    """The one-time passwords of the accounts you created (or whose passwords you reset), as XLSX: once,
+    by you, within 7 days. The server keeps the sheet only encrypted with `key`, and deletes it here."""
+    try:
+        reply = await backends.identity.DownloadCredentialSheet(
+            pb.DownloadCredentialSheetRequest(id=sheet_id, key=key), metadata=me.metadata, timeout=TIMEOUT)
+    except grpc.aio.AioRpcError as error:
+        reason = rpc_reason(error)
+        if reason in ("SHEET_ALREADY_DOWNLOADED", "SHEET_EXPIRED"):
+            return problem(410, error.details() or reason, reason)
+        raise
+    return download(reply.content, XLSX, reply.filename, **{"Cache-Control": "no-store"})
 
 
 @router.post("/auth/refresh", tags=["auth"])
@@ -151,11 +252,21 @@ async def list_users(
 
 @router.post("/users", tags=["users"], status_code=201)
 async def create_user(body: UserBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """Creates an account with a one-time initial password, shown once in the answer."""
+    """Creates an account with a one-time initial password, shown once in the answer and on a credentials
+    sheet (XLSX) its creator downloads once from `credentials_sheet.download_url`."""
     reply = await backends.identity.CreateUser(
         pb.CreateUserRequest(**body.model_dump()), metadata=me.metadata, timeout=TIMEOUT
     )
-    return as_json(reply)
+    return with_sheet_url(reply)
+
+
+@router.post("/users/{user_id}/password-reset", tags=["users"])
+async def reset_password(user_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A new one-time password, to be changed at the next sign-in (sessions end, a lock lifts): school admins
+    for their school's students and teachers, teachers for the students of their own classes."""
+    reply = await backends.identity.ResetPassword(
+        pb.ResetPasswordRequest(user_id=user_id), metadata=me.metadata, timeout=TIMEOUT)
+    return with_sheet_url(reply)
 
 
 @router.post("/schools/{school_id}/imports", tags=["users"])
@@ -171,7 +282,9 @@ async def import_accounts(
 ) -> dict[str, Any]:
     """Bulk import by the school's admin. A file with bad rows imports nothing unless
     `import_valid_rows=true`; every bad row is listed with its line number. Importing the
-    same file again creates no duplicates. New accounts' one-time passwords are in the answer."""
+    same file again creates no duplicates. New accounts' one-time passwords are in the answer and on one
+    credentials sheet (`credentials_sheet.download_url`, once). Teachers import their school's students:
+    a row naming an existing student with another name, phone or e-mail is refused (only admins change them)."""
     content = await file.read()
     reply = await backends.identity.ImportAccounts(
         pb.ImportAccountsRequest(
@@ -184,13 +297,14 @@ async def import_accounts(
         metadata=me.metadata,
         timeout=120,
     )
-    return as_json(reply)
+    return await json_off_loop(lambda: with_sheet_url(reply))  # type: ignore[return-value]
 
 
 # ---- teacher self-registration ------------------------------------------------------------
 
 
-@router.post("/registrations/teachers", tags=["registration"], status_code=201)
+@router.post("/registrations/teachers", tags=["registration"], status_code=201,
+             dependencies=[limit("teacher_registration", "phone", "username")])
 async def register_teacher(body: TeacherRegistrationBody, backends: Backends) -> dict[str, Any]:
     """The account stays pending until the school's admin approves it in the review queue."""
     reply = await backends.identity.RegisterTeacher(pb.RegisterTeacherRequest(**body.model_dump()), timeout=TIMEOUT)
@@ -200,7 +314,8 @@ async def register_teacher(body: TeacherRegistrationBody, backends: Backends) ->
 # ---- out-of-province schools ---------------------------------------------------------------
 
 
-@router.post("/school-applications", tags=["school applications"], status_code=201)
+@router.post("/school-applications", tags=["school applications"], status_code=201,
+             dependencies=[limit("school_application", "school_name")])
 async def submit_school_application(body: SchoolApplicationBody, backends: Backends) -> dict[str, Any]:
     """Anyone may apply; the platform answers within 2 working days (answer_due_at)."""
     reply = await backends.identity.SubmitSchoolApplication(
@@ -234,8 +349,9 @@ async def get_school_application(application_id: str, backends: Backends, me: Si
 
 @router.post("/school-applications/{application_id}/admin-credentials", tags=["school applications"])
 async def issue_admin_credentials(application_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """One-time credentials of an approved school's first admin, until that admin sets a password."""
+    """A new one-time password for an approved school's first admin, until that admin sets a password: mailed
+    to the application's address (as at the approval) and on a credentials sheet for you."""
     reply = await backends.identity.IssueSchoolAdminCredentials(
         pb.IssueSchoolAdminCredentialsRequest(application_id=application_id), metadata=me.metadata, timeout=TIMEOUT
     )
-    return as_json(reply)
+    return with_sheet_url(reply)

@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from contracts.course.v1 import course_pb2 as pb
-from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
+from gateway.routes.deps import (
+    TIMEOUT,
+    Backends,
+    NoNulCharacters,
+    Paging,
+    SignedIn,
+    as_json,
+    json_off_loop,
+    page_json,
+    sheet_url,
+)
 
-router = APIRouter(tags=["courses"])
+router = APIRouter(tags=["courses"], dependencies=[NoNulCharacters])
 CourseKind = Literal["mooc", "spoc_independent", "spoc_synchronous", "spoc_asynchronous"]
 
 
 class RegistryEntryBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a typed leader_name is refused: the leader is picked
     name: str = Field(max_length=100)
-    leader_name: str = Field(max_length=100)
+    leader_id: str = Field(max_length=36, description="an active teacher account of the school "
+                                                      "(GET /api/v1/users?role=teacher)")
 
 
-class RegistryChangeBody(RegistryEntryBody):
+class RegistryChangeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=100)
+    leader_id: str = Field("", max_length=36, description="the new leader, a teacher of the school; empty: unchanged")
     reason: str = Field(max_length=2000)
+
+
+class CategoryBody(BaseModel):
+    name: str = Field(max_length=50)
 
 
 class TermBody(BaseModel):
@@ -47,6 +66,7 @@ class CourseUpdateBody(BaseModel):
     cover_asset_id: str = Field("", max_length=36)
     online_credits: float | None = None
     total_credits: float | None = None
+    class_hours: float | None = Field(None, description="学时: collected where the school's policy counts them")
     overview: dict[str, str] = Field(default_factory=dict, description="text under the fixed headings")
 
 
@@ -88,7 +108,8 @@ async def _call(backends, method: str, request, me) -> Any:  # type: ignore[no-u
 
 @router.post("/registry", status_code=201)
 async def create_registry_entry(body: RegistryEntryBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """A school admin files a course (name + leader); the provincial center reviews it."""
+    """A school admin files a course (name + leader, picked among the school's teachers); the provincial center
+    reviews it."""
     return as_json(await _call(backends, "CreateRegistryEntry", pb.CreateRegistryEntryRequest(**body.model_dump()), me))
 
 
@@ -114,7 +135,8 @@ async def import_registry(backends: Backends, me: SignedIn,
                           ) -> dict[str, Any]:
     """Every bad row is listed with its line; a file with bad rows files nothing."""
     request = pb.ImportRegistryEntriesRequest(filename=file.filename or "", content=await file.read())
-    return as_json(await _call(backends, "ImportRegistryEntries", request, me))
+    # 50,000 rows take longer than an ordinary call may: the same time as an account import
+    return as_json(await backends.course.ImportRegistryEntries(request, metadata=me.metadata, timeout=120))
 
 
 @router.get("/registry/{entry_id}")
@@ -131,12 +153,56 @@ async def request_registry_change(entry_id: str, body: RegistryChangeBody, backe
     return as_json(await _call(backends, "RequestRegistryChange", request, me))
 
 
+# ---- course categories ------------------------------------------------------------------------
+
+@router.get("/categories")
+async def list_categories(backends: Backends, me: SignedIn, province_code: str = "",
+                          include_retired: bool = False) -> dict[str, Any]:
+    """A province's course categories (the caller's by default), which its provincial center maintains;
+    courses pick theirs from it."""
+    reply = await _call(backends, "ListCategories", pb.ListCategoriesRequest(
+        province_code=province_code, include_retired=include_retired), me)
+    return {"items": [as_json(c) for c in reply.categories], "next_page_token": "", "total": len(reply.categories)}
+
+
+@router.post("/categories", status_code=201)
+async def add_category(body: CategoryBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The provincial center adds a category to its province's list."""
+    return as_json(await _call(backends, "AddCategory", pb.AddCategoryRequest(name=body.name), me))
+
+
+@router.patch("/categories/{category_id}")
+async def rename_category(category_id: str, body: CategoryBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The provincial center renames a category; the province's courses that have it follow."""
+    return as_json(await _call(backends, "RenameCategory",
+                               pb.RenameCategoryRequest(id=category_id, name=body.name), me))
+
+
+@router.post("/categories/{category_id}/retire")
+async def retire_category(category_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The provincial center retires a category: courses keep it, new courses and edits cannot pick it."""
+    return as_json(await _call(backends, "RetireCategory", pb.RetireCategoryRequest(id=category_id), me))
+
+
 # ---- the term calendar ---------------------------------------------------------------------
 
 @router.post("/terms", status_code=201)
 async def create_term(body: TermBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The provincial center maintains the term calendar."""
     return as_json(await _call(backends, "CreateTerm", pb.CreateTermRequest(**body.model_dump()), me))
+
+
+class TermUpdateBody(BaseModel):
+    name: str = Field(default="", max_length=50, description="empty: unchanged")
+    starts_on: str = Field(default="", max_length=10, description="YYYY-MM-DD; empty: unchanged")
+    ends_on: str = Field(default="", max_length=10, description="YYYY-MM-DD; empty: unchanged")
+
+
+@router.patch("/terms/{code}")
+async def update_term(code: str, body: TermUpdateBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The provincial center corrects a term's name or dates. Runs end with their term: approved runs of a
+    term that is now over are ended at once (course.run.ended)."""
+    return as_json(await _call(backends, "UpdateTerm", pb.UpdateTermRequest(code=code, **body.model_dump()), me))
 
 
 @router.get("/terms")
@@ -169,12 +235,14 @@ async def get_course(course_id: str, backends: Backends, me: SignedIn) -> dict[s
 
 @router.patch("/courses/{course_id}")
 async def update_course(course_id: str, body: CourseUpdateBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """Info, credits (checked against approved video minutes) and the overview's text."""
+    """Info, credits and class hours (a run's online credits must be covered by its approved video minutes, and
+    class hours where counted, under the school's policy in force: see /schools/{id}/policy) and the overview."""
     set_credits = body.online_credits is not None or body.total_credits is not None
     request = pb.UpdateCourseRequest(
         id=course_id, name=body.name, category=body.category, cover_asset_id=body.cover_asset_id,
         online_credits=body.online_credits or 0.0, total_credits=body.total_credits or 0.0,
-        overview=body.overview, set_credits=set_credits)
+        overview=body.overview, set_credits=set_credits, class_hours=body.class_hours or 0.0,
+        set_class_hours=body.class_hours is not None)
     return as_json(await _call(backends, "UpdateCourse", request, me))
 
 
@@ -347,9 +415,18 @@ async def add_class_students(class_id: str, body: StudentsBody, backends: Backen
 async def import_class_students(class_id: str, backends: Backends, me: SignedIn,
                                 file: Annotated[UploadFile, File(description="CSV/XLSX: number, name, phone, ...")]
                                 ) -> dict[str, Any]:
-    """A student list; accounts that do not exist yet are created (with one-time passwords, via identity)."""
+    """A student list; accounts that do not exist yet are created by identity, their one-time passwords on a
+    credentials sheet the importing teacher downloads once from `credentials_sheet_url`."""
     request = pb.ImportClassStudentsRequest(class_id=class_id, filename=file.filename or "", content=await file.read())
-    return as_json(await _call(backends, "ImportClassStudents", request, me))
+    reply = await _call(backends, "ImportClassStudents", request, me)
+
+    def report() -> dict[str, Any]:
+        body = as_json(reply)
+        if body["credentials_sheet_id"]:
+            body["credentials_sheet_url"] = sheet_url(body["credentials_sheet_id"], body["credentials_sheet_key"])
+        return body
+
+    return await json_off_loop(report)  # type: ignore[return-value]
 
 
 @router.post("/classes/{class_id}/releases")
@@ -359,7 +436,10 @@ async def release_chapter(class_id: str, body: ReleaseBody, backends: Backends, 
     if body.release_at is not None:
         if body.release_at.tzinfo is None:
             raise HTTPException(400, "release_at needs a time zone, e.g. 2027-03-01T08:00:00+08:00")
-        request.release_at.FromDatetime(body.release_at)
+        try:  # 9999-12-31T23:59:59-14:00 is past the last instant a timestamp holds
+            request.release_at.FromDatetime(body.release_at.astimezone(UTC))
+        except (OverflowError, ValueError) as error:
+            raise HTTPException(400, "release_at is out of range: give a date between 0001 and 9999 (UTC)") from error
     return as_json(await _call(backends, "ReleaseChapter", request, me))
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, Query, Request
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from starlette.exceptions import HTTPException
 
+from gateway.problems import Problem
 from servicekit.auth import Caller
 from servicekit.clients import bearer
 from servicekit.errors import Unauthenticated
@@ -44,11 +50,36 @@ async def _signed_in(
     try:
         caller = await request.app.state.backends.verifier.verify(credentials.credentials)
     except Unauthenticated as error:
-        raise HTTPException(401, error.message) from error
+        raise Problem(401, error.message, error.reason) from error
     return SignedInCaller(credentials.credentials, caller)
 
 
 SignedIn = Annotated[SignedInCaller, Depends(_signed_in)]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+async def _refuse_nul_characters(request: Request) -> None:
+    """No text of this API holds a NUL character, and PostgreSQL cannot store one (it was a 500)."""
+    texts = [*request.path_params.values(), *request.query_params.keys(), *request.query_params.values()]
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            texts.append(await request.json())
+        except ValueError:
+            pass  # not JSON: the body's validation says so
+    if _has_nul(texts):
+        raise HTTPException(400, "text must not contain NUL characters (U+0000)")
+
+
+NoNulCharacters = Depends(_refuse_nul_characters)
 
 TIMEOUT = 30.0
 
@@ -71,6 +102,27 @@ Paging = Annotated[PageQuery, Depends(_page_query)]
 
 def as_json(message: Message) -> dict[str, Any]:
     return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+
+async def json_off_loop(build: Callable[[], Any]) -> Response:
+    """A large answer (an import's 50,000 accounts) converted and encoded in a worker thread: done on the event
+    loop it would hold every other request of this gateway for seconds."""
+
+    def render() -> bytes:
+        return json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
+
+    return Response(await asyncio.to_thread(render), media_type="application/json")
+
+
+def download(content: bytes, content_type: str, filename: str, **headers: str) -> Response:
+    """A file to save, its name (Chinese too) in the RFC 6266 form every browser reads."""
+    return Response(content, media_type=content_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", **headers})
+
+
+def sheet_url(sheet_id: str, key: str) -> str:
+    """Where the creator downloads a one-time credentials sheet (once)."""
+    return f"/api/v1/credential-sheets/{sheet_id}?key={key}"
 
 
 def page_json(items: list[Message], next_page_token: str, total: int) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
+import grpc
 import httpx
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse
@@ -16,18 +18,21 @@ from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, pa
 router = APIRouter(prefix="/media", tags=["media"])
 Kind = Literal["course_video", "material", "extended_material"]
 STREAM_PART_SIZE = 16 * 1024 * 1024  # parts pass through as they arrive, never whole in memory
+INT64_MAX = 2**63 - 1  # what the media service's int64 fields hold; larger numbers are refused here (400)
+MAX_PARTS = 10_000
 
 
 class UploadRequestBody(BaseModel):
     filename: str = Field(max_length=255)
-    size_bytes: int = Field(description="the whole file's size; checked against the limit before anything is stored")
+    size_bytes: int = Field(ge=0, le=INT64_MAX,
+                            description="the whole file's size; checked against the limit before anything is stored")
     sha256: str = Field("", max_length=64, description="hex SHA-256 of the file, verified on completion")
     kind: Kind = "course_video"
-    part_size: int = Field(0, description="5-100 MiB; default 16 MiB")
+    part_size: int = Field(0, ge=0, le=INT64_MAX, description="5-100 MiB; default 16 MiB")
 
 
 class CompletedPartBody(BaseModel):
-    number: int
+    number: int = Field(ge=1, le=MAX_PARTS, description="1-10,000, as S3 numbers parts")
     etag: str = Field(max_length=200)
 
 
@@ -102,19 +107,33 @@ async def streamed_upload(
             yield piece
 
     completed = []
-    async with httpx.AsyncClient(timeout=120) as storage:
-        for part in ticket.parts:
-            answer = await storage.put(part.url, content=part_body(part.size_bytes),
-                                       headers={"Content-Length": str(part.size_bytes)})
-            if answer.status_code != 200:
-                raise HTTPException(502, f"storage refused part {part.number}: {answer.status_code}")
-            completed.append(pb.CompletedPart(number=part.number, etag=answer.headers.get("etag", "").strip('"')))
-    if leftover or any([chunk async for chunk in body]):
-        raise HTTPException(400, "the body is longer than its Content-Length")
+    try:
+        async with httpx.AsyncClient(timeout=120) as storage:
+            for part in ticket.parts:
+                answer = await storage.put(part.url, content=part_body(part.size_bytes),
+                                           headers={"Content-Length": str(part.size_bytes)})
+                if answer.status_code != 200:
+                    raise HTTPException(502, f"storage refused part {part.number}: {answer.status_code}")
+                completed.append(pb.CompletedPart(number=part.number,
+                                                  etag=answer.headers.get("etag", "").strip('"')))
+        if leftover or any([chunk async for chunk in body]):
+            raise HTTPException(400, "the body is longer than its Content-Length")
+    except BaseException:
+        # A stalled, short or refused body: the parts stored so far are freed now, not at the daily cleanup.
+        await asyncio.shield(_abandon(backends, me, ticket.asset_id))
+        raise
     reply = await backends.media.CompleteUpload(
         pb.CompleteUploadRequest(asset_id=ticket.asset_id, parts=completed), metadata=me.metadata, timeout=300
     )
     return as_json(reply)
+
+
+async def _abandon(backends: Backends, me: SignedIn, asset_id: str) -> None:
+    try:
+        await backends.media.DeleteAsset(pb.DeleteAssetRequest(id=asset_id, reason="the streamed upload broke off"),
+                                         metadata=me.metadata, timeout=TIMEOUT)
+    except grpc.aio.AioRpcError:
+        pass  # the daily cleanup takes it
 
 
 @router.get("/assets")
@@ -170,11 +189,15 @@ async def attach_subtitle(
     return as_json(reply)
 
 
-@router.delete("/assets/{asset_id}", status_code=204)
-async def delete_asset(asset_id: str, backends: Backends, me: SignedIn, reason: str = "") -> None:
-    """The uploading teacher, or the school's admin (as reviewer), deletes an asset and its files."""
+@router.delete("/assets/{asset_id}")
+async def delete_asset(asset_id: str, backends: Backends, me: SignedIn, reason: str = "") -> dict[str, Any]:
+    """The uploading teacher, or the school's admin (as reviewer), deletes an asset and its files. Deleting is
+    not refused while courses use the file: it disappears from every course that listed it (materials, plan
+    units, covers), as the answer says."""
     await backends.media.DeleteAsset(pb.DeleteAssetRequest(id=asset_id, reason=reason), metadata=me.metadata,
                                      timeout=TIMEOUT)
+    return {"id": asset_id, "state": "deleted", "courses": "removed",
+            "detail": "the file is removed from every course that used it (materials, plan units, covers)"}
 
 
 @router.post("/assets/{asset_id}/retry")

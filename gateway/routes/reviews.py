@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from contracts.review.v1 import review_pb2 as pb
-from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
+from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, page_json
 
-router = APIRouter(tags=["reviews"])
+router = APIRouter(tags=["reviews"], dependencies=[NoNulCharacters])
 
 
 class DecisionBody(BaseModel):

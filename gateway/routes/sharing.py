@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from contracts.sharing.v1 import sharing_pb2 as pb
-from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
+from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, download, page_json
 
-router = APIRouter(prefix="/sharing", tags=["sharing"])
+router = APIRouter(prefix="/sharing", tags=["sharing"], dependencies=[NoNulCharacters])
 Permission = Literal["edit_content", "manage_classes", "grade", "view_analytics"]
 
 
@@ -21,6 +20,10 @@ class ListBody(BaseModel):
     title: str = Field(max_length=200)
     notice_on: str = Field(max_length=10, description="YYYY-MM-DD; the seeds' cycle: April or October")
     publish_by: str = Field(max_length=10, description="YYYY-MM-DD; before June or December")
+
+
+class PublishBody(BaseModel):
+    late_reason: str = Field("", max_length=500, description="required when publishing after publish_by; recorded")
 
 
 class EntryBody(BaseModel):
@@ -47,8 +50,7 @@ async def _call(backends, method: str, request, me) -> Any:  # type: ignore[no-u
 
 
 def _download(reply) -> Response:  # type: ignore[no-untyped-def]
-    return Response(reply.content, media_type=reply.content_type,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(reply.filename)}"})
+    return download(reply.content, reply.content_type, reply.filename)
 
 
 @router.post("/lists", status_code=201)
@@ -69,9 +71,13 @@ async def close_list(list_id: str, backends: Backends, me: SignedIn) -> dict[str
 
 
 @router.post("/lists/{list_id}/publish")
-async def publish_list(list_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """Every signed-in user of every school sees a published list's approved entries."""
-    return as_json(await _call(backends, "PublishList", pb.ListRequest(list_id=list_id), me))
+async def publish_list(list_id: str, backends: Backends, me: SignedIn,
+                       body: PublishBody | None = None) -> dict[str, Any]:
+    """Every signed-in user of every school sees a published list's approved entries. After publish_by the
+    center gives a `late_reason`, recorded; the list then shows `late`."""
+    late_reason = body.late_reason if body else ""
+    return as_json(await _call(backends, "PublishList", pb.PublishListRequest(list_id=list_id,
+                                                                              late_reason=late_reason), me))
 
 
 @router.post("/lists/{list_id}/entries", status_code=201)

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import grpc
 
 from contracts.course.v1 import course_pb2_grpc
 from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
 from contracts.media.v1 import media_pb2, media_pb2_grpc
 from contracts.review.v1 import review_pb2
+from contracts.sharing.v1 import sharing_pb2, sharing_pb2_grpc
 from servicekit.auth import TokenVerifier, current_token
 from servicekit.clients import bearer, channel, jwks_from_identity
 from servicekit.consumer import EventMeta, Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
 from servicekit.reviews import decided_subject
 from servicekit.runtime import Runtime
+from servicekit.service_keys import ServiceGrants, service_key
 from services.course.adapters.orm import inbox, outbox
 from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
+from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.courses import CourseHandlers
-from services.course.service_layer.registry import OWNER, RegistryHandlers
+from services.course.service_layer.policies import POLICY_READING_SERVICES, PolicyHandlers
+from services.course.service_layer.registry import OWNER, RegistryHandlers, Teachers
+from services.course.service_layer.statistics import StatisticsHandlers
 from services.course.service_layer.teams import IdentityClient, TeamHandlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -42,17 +50,45 @@ async def build() -> tuple[ServiceHost, Runtime]:
     async def find_teachers(query: str) -> identity_pb2.FindTeachersResponse:
         return await identity_stub.FindTeachers(identity_pb2.FindTeachersRequest(query=query), **on_behalf())
 
-    async def resolve_students(school_id: str, numbers: list[str]) -> identity_pb2.ResolveStudentsResponse:
+    async def resolve_students(school_id: str, numbers: list[str], run_id: str) -> identity_pb2.ResolveStudentsResponse:
         return await identity_stub.ResolveStudents(
-            identity_pb2.ResolveStudentsRequest(school_id=school_id, numbers=numbers), **on_behalf())
+            identity_pb2.ResolveStudentsRequest(school_id=school_id, numbers=numbers, run_id=run_id), **on_behalf())
 
     async def import_students(school_id: str, filename: str, content: bytes) -> identity_pb2.ImportReport:
         return await identity_stub.ImportAccounts(identity_pb2.ImportAccountsRequest(
             school_id=school_id, role="student", filename=filename, content=content), **on_behalf())
 
-    registry = RegistryHandlers(runtime.db)
-    courses = CourseHandlers(runtime.db, referenceability)
-    teams = TeamHandlers(runtime.db, courses, IdentityClient(find_teachers, resolve_students, import_students))
+    async def get_user(user_id: str) -> identity_pb2.User | None:
+        """The account as the caller may see it (a school admin: their school's); None when they may not."""
+        try:
+            return await identity_stub.GetUser(identity_pb2.GetUserRequest(id=user_id), **on_behalf())
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+
+    async def resolve_teachers(school_id: str, keys: list[str]) -> identity_pb2.ResolveTeachersResponse:
+        return await identity_stub.ResolveTeachers(
+            identity_pb2.ResolveTeachersRequest(school_id=school_id, keys=keys), **on_behalf())
+
+    sharing = channel(mesh.sharing_addr)
+    sharing_stub = sharing_pb2_grpc.SharingServiceStub(sharing)
+
+    async def adopted(run_id: str, school_id: str) -> bool:
+        return (await sharing_stub.CheckAdoption(
+            sharing_pb2.CheckAdoptionRequest(run_id=run_id, school_id=school_id), **on_behalf())).accepted
+
+    registry = RegistryHandlers(runtime.db, Teachers(get_user, resolve_teachers))
+    categories = CategoryHandlers(runtime.db)
+
+    async def school_province(school_id: str) -> str:
+        """A school's province, from the identity service (schools are public)."""
+        school = await identity_stub.GetSchool(identity_pb2.GetSchoolRequest(id=school_id), timeout=60)
+        return school.province_code
+
+    courses = CourseHandlers(runtime.db, referenceability, policies=PolicyHandlers(runtime.db, school_province))
+    teams = TeamHandlers(runtime.db, courses, IdentityClient(find_teachers, resolve_students, import_students),
+                         adopted)
 
     async def decided(session, event: review_pb2.ReviewDecided, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
         await registry.apply_decision(session, event)
@@ -61,8 +97,13 @@ async def build() -> tuple[ServiceHost, Runtime]:
     async def asset_changed(session, event: media_pb2.ReferenceabilityChanged, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
         await courses.asset_changed(session, event)
 
-    host = ServiceHost("course", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)))
-    servicer = CourseServicer(registry, courses, teams)
+    # The media service (its API and its workers) reads a school's policy in force with its own key: a worker's
+    # job has no user behind it. That key opens this one read and nothing else.
+    grants = ServiceGrants({"media": service_key("media", mesh)},
+                           {f"/{SERVICE}/GetEffectivePolicy": POLICY_READING_SERVICES})
+    host = ServiceHost("course", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer),
+                                                   service_grants=grants))
+    servicer = CourseServicer(registry, courses, teams, categories, StatisticsHandlers(runtime.db))
     host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),
@@ -71,6 +112,16 @@ async def build() -> tuple[ServiceHost, Runtime]:
                      filter_subject="media.asset.referenceability_changed",
                      handlers={media_pb2.ReferenceabilityChanged: asset_changed}),
     ])
+    interval = float(runtime.settings.env("RUN_END_INTERVAL_SECONDS", "300"))
+
+    async def end_runs() -> None:
+        """Runs end with their term: a sweep marks them and says so (course.run.ended)."""
+        while True:
+            await courses.end_runs()
+            await asyncio.sleep(interval)
+
+    host.workers.append(end_runs)
     host.on_stop.append(identity.close)
     host.on_stop.append(media.close)
+    host.on_stop.append(sharing.close)
     return host, runtime

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import tempfile
 from datetime import timedelta
 from pathlib import Path
+
+import grpc
 
 from contracts.media.v1 import media_pb2, media_pb2_grpc
 from contracts.review.v1 import review_pb2
@@ -15,6 +19,8 @@ from servicekit.consumer import JobConsumer, Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
 from servicekit.reviews import decided_subject
 from servicekit.runtime import Runtime
+from servicekit.service_keys import service_key
+from services.media.adapters.course import CoursePolicies
 from services.media.adapters.orm import inbox, outbox
 from services.media.adapters.storage import BlobStore
 from services.media.entrypoints.grpc_server import SERVICE, MediaServicer
@@ -52,7 +58,8 @@ async def build() -> tuple[ServiceHost, Runtime]:
     mesh = runtime.settings.mesh
     store = blob_store()
     await store.ensure_bucket()
-    handlers = MediaHandlers(runtime.db, store, media_config(runtime))
+    course = channel(mesh.course_addr)
+    handlers = MediaHandlers(runtime.db, store, media_config(runtime), school_policies(course, runtime))
     identity = channel(mesh.identity_addr)
     host = ServiceHost("media", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)))
     host.add_servicer(media_pb2_grpc.add_MediaServiceServicer_to_server, MediaServicer(handlers), SERVICE)
@@ -72,13 +79,23 @@ async def build() -> tuple[ServiceHost, Runtime]:
 
     host.workers.append(clean_up)
     host.on_stop.append(identity.close)
+    host.on_stop.append(course.close)
     return host, runtime
+
+
+def school_policies(course: grpc.aio.Channel, runtime: Runtime) -> CoursePolicies:
+    """The course service's policy reads, with the media service's own key (MEDIA_SERVICE_KEY): the worker's jobs
+    have no user behind them, and the course service grants this key GetEffectivePolicy only."""
+    return CoursePolicies(course, service_key("media", runtime.settings.mesh))
 
 
 async def build_worker() -> tuple[ServiceHost, Runtime]:
     """A transcoding worker: its own process, many of them share the work queue."""
     runtime = await Runtime.start("media", MIGRATIONS, "MEDIA")
-    processor = MediaProcessor(runtime.db, blob_store())
+    course = channel(runtime.settings.mesh.course_addr)
+    processor = MediaProcessor(runtime.db, blob_store(), school_policies(course, runtime),
+                               scratch=scratch_dir(runtime))
+    processor.clean_scratch()
     subscription = Subscription(
         durable=WORK_QUEUE, stream="MEDIA", filter_subject="media.asset.uploaded",
         handlers={media_pb2.AssetUploaded: processor.process},
@@ -88,8 +105,20 @@ async def build_worker() -> tuple[ServiceHost, Runtime]:
     )
     host = ServiceHost("media-worker", _no_auth())
     host.workers.append(JobConsumer(runtime.js, subscription, give_up=processor.give_up).run)
+    host.on_stop.append(course.close)
     host.on_stop.append(runtime.close)
     return host, runtime
+
+
+def scratch_dir(runtime: Runtime) -> Path:
+    """This worker's own scratch folder (MEDIA_SCRATCH_DIR), emptied at start: workers sharing a machine
+    each have one, named by their health port (or the host, in a pod of its own)."""
+    configured = runtime.settings.env("SCRATCH_DIR", "")
+    if configured:
+        return Path(configured)
+    port = os.environ.get("MEDIA_WORKER_GRPC_PORT", "0")
+    name = port if port != "0" else socket.gethostname()
+    return Path(tempfile.gettempdir()) / f"media-scratch-{name}"
 
 
 def _no_auth():  # type: ignore[no-untyped-def]

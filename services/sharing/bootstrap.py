@@ -17,6 +17,7 @@ from servicekit.runtime import Runtime
 from services.sharing.adapters.orm import inbox, outbox
 from services.sharing.entrypoints.grpc_server import SERVICE, SharingServicer
 from services.sharing.service_layer.handlers import OWNER, Peers, SharingHandlers
+from services.sharing.service_layer.statistics import SharingStatistics
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -52,7 +53,11 @@ def peers(identity: identity_pb2_grpc.IdentityServiceStub, course: course_pb2_gr
     async def get_school(school_id: str) -> identity_pb2.School:
         return await identity.GetSchool(identity_pb2.GetSchoolRequest(id=school_id), timeout=30)
 
-    return Peers(get_run, get_course, get_plan, add_team_member, create_class, school_usage, get_user, get_school)
+    async def list_terms() -> course_pb2.ListTermsResponse:
+        return await course.ListTerms(course_pb2.ListTermsRequest(), **on_behalf())
+
+    return Peers(get_run, get_course, get_plan, add_team_member, create_class, school_usage, get_user, get_school,
+                 list_terms)
 
 
 async def build() -> tuple[ServiceHost, Runtime]:
@@ -62,7 +67,8 @@ async def build() -> tuple[ServiceHost, Runtime]:
     handlers = SharingHandlers(runtime.db, peers(identity_pb2_grpc.IdentityServiceStub(identity),
                                                  course_pb2_grpc.CourseServiceStub(course)))
     host = ServiceHost("sharing", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)))
-    host.add_servicer(sharing_pb2_grpc.add_SharingServiceServicer_to_server, SharingServicer(handlers), SERVICE)
+    servicer = SharingServicer(handlers, SharingStatistics(runtime.db))
+    host.add_servicer(sharing_pb2_grpc.add_SharingServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="sharing-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),
                      handlers={review_pb2.ReviewDecided: handlers.apply_decision}),

@@ -33,8 +33,9 @@ def approved_video(clips: Path, teacher: Api, admin: Api, seconds: float = 3) ->
     return wait_until(lambda: (a := teacher.get(f"/media/assets/{asset['id']}"))["referenceable"] and a)
 
 
-def registered(center: Api, school: SchoolWorld, name: str, leader_name: str) -> dict:
-    entry = school.admin.post("/registry", {"name": name, "leader_name": leader_name})
+def registered(center: Api, school: SchoolWorld, name: str, leader_id: str) -> dict:
+    """An approved registry entry whose leader is the teacher account `leader_id`."""
+    entry = school.admin.post("/registry", {"name": name, "leader_id": leader_id})
     assert entry["status"] == "pending"
     decide(center, "registry_entry", entry["id"])
     return wait_until(lambda: (e := school.admin.get(f"/registry/{entry['id']}"))["status"] == "approved" and e)
@@ -43,10 +44,11 @@ def registered(center: Api, school: SchoolWorld, name: str, leader_name: str) ->
 def test_a_mooc_needs_an_approved_registry_entry_with_the_same_name_and_leader(
     center: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
 ) -> None:
-    entry = registered(center, school, "数据结构", "王老师")
+    entry = registered(center, school, "数据结构", leader.get("/me")["id"])
+    assert entry["leader_name"] == "王老师"
     expect_problem(404, lambda: other_school.admin.get(f"/registry/{entry['id']}"))
-    expect_problem(403, lambda: leader.post("/registry", {"name": "x", "leader_name": "y"}))
-    body = {"kind": "mooc", "name": "数据结构", "category": "计算机", "registry_entry_id": entry["id"]}
+    expect_problem(403, lambda: leader.post("/registry", {"name": "x", "leader_id": leader.get("/me")["id"]}))
+    body = {"kind": "mooc", "name": "数据结构", "category": "专业课", "registry_entry_id": entry["id"]}
     wrong_leader = expect_problem(409, lambda: create_account(
         school.admin, Api(leader.base_url), role="teacher", school_id=school.id, number="L2", name="李老师",
     )[1].post("/courses", body), "REGISTRY_MISMATCH")
@@ -60,32 +62,38 @@ def test_a_mooc_needs_an_approved_registry_entry_with_the_same_name_and_leader(
     assert course["overview_headings"][0] == "课程简介" and set(course["overview"]) == set(course["overview_headings"])
 
 
-def test_a_registry_change_request_is_reviewed_and_kept_in_the_history(center: Api, school: SchoolWorld) -> None:
-    entry = registered(center, school, "操作系统", "赵老师")
+def test_a_registry_change_request_is_reviewed_and_kept_in_the_history(
+    api: Api, center: Api, school: SchoolWorld
+) -> None:
+    zhao = create_account(school.admin, api, role="teacher", school_id=school.id, number="Z1", name="赵老师")[0]
+    qian = create_account(school.admin, api, role="teacher", school_id=school.id, number="Q1", name="钱老师")[0]
+    entry = registered(center, school, "操作系统", zhao["id"])
     expect_problem(400, lambda: school.admin.post(f"/registry/{entry['id']}/change-requests",
-                                                  {"name": "操作系统", "leader_name": "赵老师", "reason": "无"}))
+                                                  {"name": "操作系统", "leader_id": zhao["id"], "reason": "无"}))
     changed = school.admin.post(f"/registry/{entry['id']}/change-requests",
-                                {"name": "操作系统原理", "leader_name": "钱老师", "reason": "负责人调动"})
+                                {"name": "操作系统原理", "leader_id": qian["id"], "reason": "负责人调动"})
     decide(center, "registry_change", changed["changes"][0]["id"])
     after = wait_until(lambda: (e := school.admin.get(f"/registry/{entry['id']}"))["name"] == "操作系统原理" and e)
-    assert after["leader_name"] == "钱老师"
+    assert (after["leader_id"], after["leader_name"]) == (qian["id"], "钱老师")
     assert [(c["status"], c["name"]) for c in after["changes"]] == [("approved", "操作系统原理")]
 
 
-def test_the_registry_imports_from_its_template_and_reports_bad_lines(school: SchoolWorld) -> None:
+def test_the_registry_imports_from_its_template_and_reports_bad_lines(api: Api, school: SchoolWorld) -> None:
+    for number, name in (("SUN1", "孙老师"), ("ZHOU1", "周老师"), ("WU1", "吴老师")):
+        create_account(school.admin, api, role="teacher", school_id=school.id, number=number, name=name)
     template = school.admin.http.get("/api/v1/registry/template",
                                      headers={"Authorization": f"Bearer {school.admin.token}"})
     assert template.status_code == 200
     import io
 
     assert [c.value for c in next(load_workbook(io.BytesIO(template.content)).active.iter_rows(max_row=1))] == [
-        "课程名称", "课程负责人"]
-    bad = "课程名称,课程负责人\n编译原理,孙老师\n,周老师\n编译原理,吴老师\n".encode()
+        "课程名称", "课程负责人工号或用户名"]
+    bad = "课程名称,课程负责人工号或用户名\n编译原理,SUN1\n,ZHOU1\n编译原理,WU1\n".encode()
     report = school.admin.post("/registry/imports", files={"file": ("r.csv", bad)})
     assert report["imported"] is False and report["created"] == 0
     assert [(e["line"], e["field"]) for e in report["errors"]] == [(3, "name"), (4, "name")]
     assert school.admin.get("/registry", params={"query": "编译原理"})["total"] == 0
-    good = "课程名称,课程负责人\n编译原理,孙老师\n计算机网络,吴老师\n".encode()
+    good = "课程名称,课程负责人工号或用户名\n编译原理,SUN1\n计算机网络,WU1\n".encode()
     assert school.admin.post("/registry/imports", files={"file": ("r.csv", good)})["created"] == 2
     assert school.admin.get("/registry", params={"status": "pending"})["total"] >= 2
 
@@ -93,7 +101,7 @@ def test_the_registry_imports_from_its_template_and_reports_bad_lines(school: Sc
 def test_a_teaching_plan_has_three_levels_moves_among_siblings_and_counts_minutes(
     clips: Path, api: Api, school: SchoolWorld, leader: Api
 ) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "高等数学", "category": "数学"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "高等数学", "category": "公共基础课"})
     video = approved_video(clips, leader, school.admin)
     unapproved = upload_file(leader, media_clips.compliant_720p(clips, seconds=4))
     wait_for_state(leader, unapproved["id"], "ready")
@@ -143,10 +151,10 @@ def test_a_teaching_plan_has_three_levels_moves_among_siblings_and_counts_minute
 
 
 def test_credits_follow_approved_video_minutes_and_the_overview_keeps_its_headings(leader: Api) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "线性代数", "category": "数学"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "线性代数", "category": "公共基础课"})
     updated = leader.request("PATCH", f"/courses/{course['id']}",
                              json={"online_credits": 1, "total_credits": 3, "overview": {"课程简介": "矩阵与向量空间"}})
-    assert updated["credit_policy"] == "zhejiang" and updated["missing_video_minutes"] == 240
+    assert updated["credit_policy"] == "platform defaults v1" and updated["missing_video_minutes"] == 240
     assert updated["overview"]["课程简介"] == "矩阵与向量空间"
     expect_problem(400, lambda: leader.request("PATCH", f"/courses/{course['id']}",
                                                json={"overview": {"我的标题": "x"}}))
@@ -157,7 +165,7 @@ def test_credits_follow_approved_video_minutes_and_the_overview_keeps_its_headin
 def test_runs_copy_the_plan_are_reviewed_by_the_school_and_can_be_taken_down(
     center: Api, api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
 ) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "大学物理", "category": "物理"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "大学物理", "category": "公共基础课"})
     leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 力学"})
     expect_problem(400, lambda: leader.post(f"/courses/{course['id']}/runs", {"term_code": "2031-spring"}))
     run = leader.post(f"/courses/{course['id']}/runs", {"term_code": CURRENT_TERM["code"]})
@@ -195,7 +203,7 @@ def test_runs_copy_the_plan_are_reviewed_by_the_school_and_can_be_taken_down(
 
 
 def test_a_rejected_run_carries_the_reason_and_can_be_resubmitted(school: SchoolWorld, leader: Api) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "概率论", "category": "数学"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "概率论", "category": "公共基础课"})
     run = leader.post(f"/courses/{course['id']}/runs", {"term_code": NEXT_TERM["code"]})
     leader.post(f"/runs/{run['id']}/publish", {"term_code": NEXT_TERM["code"]})
     decide(school.admin, "course_run", run["id"], "reject", "缺少考核方式")
@@ -207,17 +215,17 @@ def test_a_rejected_run_carries_the_reason_and_can_be_resubmitted(school: School
 def test_a_synchronous_spoc_follows_a_running_mooc_run_read_only(
     center: Api, api: Api, school: SchoolWorld, leader: Api
 ) -> None:
-    entry = registered(center, school, "软件工程", "王老师")
-    mooc = leader.post("/courses", {"kind": "mooc", "name": "软件工程", "category": "计算机",
+    entry = registered(center, school, "软件工程", leader.get("/me")["id"])
+    mooc = leader.post("/courses", {"kind": "mooc", "name": "软件工程", "category": "专业课",
                                     "registry_entry_id": entry["id"]})
     leader.post(f"/courses/{mooc['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 需求"})
     run = leader.post(f"/courses/{mooc['id']}/runs", {"term_code": CURRENT_TERM["code"]})
     expect_problem(409, lambda: leader.post("/courses", {"kind": "spoc_synchronous", "name": "软件工程(同步)",
-                                                         "category": "计算机", "source_run_id": run["id"]}))
+                                                         "category": "专业课", "source_run_id": run["id"]}))
     leader.post(f"/runs/{run['id']}/publish", {"term_code": CURRENT_TERM["code"]})
     decide(school.admin, "course_run", run["id"])
     wait_until(lambda: leader.get(f"/runs/{run['id']}")["state"] == "running")
-    spoc = leader.post("/courses", {"kind": "spoc_synchronous", "name": "软件工程(同步)", "category": "计算机",
+    spoc = leader.post("/courses", {"kind": "spoc_synchronous", "name": "软件工程(同步)", "category": "专业课",
                                     "source_run_id": run["id"]})
     assert spoc["read_only"] is True
     assert [n["title"] for n in leader.get(f"/courses/{spoc['id']}/plan")["nodes"]] == ["第一章 需求"]
@@ -233,7 +241,7 @@ def test_a_synchronous_spoc_follows_a_running_mooc_run_read_only(
 
 
 def test_an_independent_spoc_with_too_few_minutes_cannot_apply_for_mooc(school: SchoolWorld, leader: Api) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "离散数学", "category": "数学"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "离散数学", "category": "公共基础课"})
     problem = expect_problem(409, lambda: leader.post(f"/courses/{course['id']}/mooc-application"))
     assert "240" in problem["detail"]
     assert school.admin.get("/mooc-applications")["total"] == 0
@@ -242,7 +250,7 @@ def test_an_independent_spoc_with_too_few_minutes_cannot_apply_for_mooc(school: 
 def test_other_schools_and_other_teachers_cannot_touch_a_course(
     api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
 ) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "大学英语", "category": "外语"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "大学英语", "category": "公共基础课"})
     _, outsider = create_account(other_school.admin, api, role="teacher", school_id=other_school.id, number="O1",
                                  name="外校老师")
     _, colleague = create_account(school.admin, api, role="teacher", school_id=school.id, number="C1", name="同事")
@@ -260,9 +268,12 @@ def test_other_schools_and_other_teachers_cannot_touch_a_course(
 def test_a_tutor_teacher_of_another_school_does_what_their_permissions_allow_and_no_more(
     center: Api, api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
 ) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "电路原理", "category": "电子"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "电路原理", "category": "学科基础课"})
     leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 电路模型"})
     run = leader.post(f"/courses/{course['id']}/runs", {"term_code": CURRENT_TERM["code"]})
+    leader.post(f"/runs/{run['id']}/publish", {"term_code": CURRENT_TERM["code"]})
+    decide(school.admin, "course_run", run["id"])  # only an approved run takes students
+    wait_until(lambda: leader.get(f"/runs/{run['id']}")["state"] == "running")
     tutor_name = f"辅导{uuid.uuid4().hex[:4]}"
     _, tutor = create_account(other_school.admin, api, role="teacher", school_id=other_school.id, number="TT1",
                               name=tutor_name)
@@ -322,11 +333,15 @@ def test_a_tutor_teacher_of_another_school_does_what_their_permissions_allow_and
 def test_materials_reference_the_schools_media(
     clips: Path, api: Api, school: SchoolWorld, other_school: SchoolWorld, leader: Api
 ) -> None:
-    course = leader.post("/courses", {"kind": "spoc_independent", "name": "工程制图", "category": "机械"})
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "工程制图", "category": "学科基础课"})
     pending = upload_file(leader, media_clips.compliant_720p(clips, seconds=2))
-    with_material = leader.post(f"/courses/{course['id']}/materials", {"asset_id": pending["id"], "title": "导学"})
-    assert [(m["asset_id"], m["title"]) for m in with_material["materials"]] == [(pending["id"], "导学")]
-    expect_problem(409, lambda: leader.post(f"/courses/{course['id']}/materials", {"asset_id": pending["id"]}))
+    # A material, like a unit and a cover, is a ready asset the school approved.
+    expect_problem(409, lambda: leader.post(f"/courses/{course['id']}/materials", {"asset_id": pending["id"]}),
+                   "ASSET_NOT_REFERENCEABLE")
+    video = approved_video(clips, leader, school.admin)
+    with_material = leader.post(f"/courses/{course['id']}/materials", {"asset_id": video["id"], "title": "导学"})
+    assert [(m["asset_id"], m["title"]) for m in with_material["materials"]] == [(video["id"], "导学")]
+    expect_problem(409, lambda: leader.post(f"/courses/{course['id']}/materials", {"asset_id": video["id"]}))
     _, foreign_teacher = create_account(other_school.admin, api, role="teacher", school_id=other_school.id,
                                         number="FT1", name="外校")
     foreign = upload_file(foreign_teacher, media_clips.compliant_720p(clips, seconds=2))
@@ -334,6 +349,6 @@ def test_materials_reference_the_schools_media(
     # A cover must be an approved asset of the school.
     expect_problem(409, lambda: leader.request("PATCH", f"/courses/{course['id']}",
                                                json={"cover_asset_id": pending["id"]}))
-    removed = leader.request("DELETE", f"/courses/{course['id']}/materials/{pending['id']}")
+    removed = leader.request("DELETE", f"/courses/{course['id']}/materials/{video['id']}")
     assert removed["materials"] == []
-    expect_problem(404, lambda: leader.request("DELETE", f"/courses/{course['id']}/materials/{pending['id']}"))
+    expect_problem(404, lambda: leader.request("DELETE", f"/courses/{course['id']}/materials/{video['id']}"))

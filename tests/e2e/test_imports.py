@@ -123,3 +123,34 @@ def test_imports_are_refused_to_the_wrong_people_and_for_bad_files(
     expect_problem(400, lambda: upload(school.admin, school.id, "s.csv", content, role="school_admin"))
     expect_problem(413, lambda: upload(school.admin, school.id, "s.csv", b"x" * (21 * 1024 * 1024)))
     assert set(students(school.admin)) == {"S8"}  # nothing of the refused files
+
+
+def test_only_school_admins_change_existing_accounts_a_teachers_row_must_match(
+    api: Api, school: SchoolWorld
+) -> None:
+    phone = new_phone()
+    upload(school.admin, school.id, "s.csv", csv_bytes([["EX1", "原名", phone, "old@example.edu.cn", "一班"]]))
+    _, teacher = create_account(school.admin, api, role="teacher", school_id=school.id, number="TX1", name="管老师")
+    new_phone_number = new_phone()
+    rows = [["EX1", "改名", new_phone_number, "evil@example.com", "一班"],  # rewrites an existing student
+            ["EX2", "新同学", new_phone(), "", "一班"]]
+    refused = upload(teacher, school.id, "s.csv", csv_bytes(rows))
+    assert refused["imported"] is False
+    error = refused["errors"][0]
+    assert (error["line"], error["field"]) == (2, "name")
+    assert "name and phone and email differ" in error["reason"] and "academic affairs" in error["reason"]
+    # With import_valid_rows the new student is created; the existing one stays as it was.
+    partial = upload(teacher, school.id, "s.csv", csv_bytes(rows), import_valid_rows="true")
+    assert (partial["imported"], partial["created"], partial["updated"]) == (True, 1, 0)
+    assert [a["number"] for a in partial["accounts"]] == ["EX2"]
+    existing = students(school.admin)["EX1"]
+    assert (existing["name"], existing["phone"], existing["email"]) == ("原名", phone, "old@example.edu.cn")
+    # A teacher's row that matches (blank cells change nothing; the class is not the teacher's to set) passes.
+    same = upload(teacher, school.id, "s.csv", csv_bytes([["EX1", "原名", phone, "", "二班"]]))
+    assert (same["imported"], same["updated"], same["unchanged"]) == (True, 0, 1)
+    assert students(school.admin)["EX1"]["class_name"] == "一班"
+    # The school's admin does change it.
+    row = ["EX1", "改名", phone, "new@example.edu.cn", "二班"]
+    changed = upload(school.admin, school.id, "s.csv", csv_bytes([row]))
+    assert changed["updated"] == 1
+    assert students(school.admin)["EX1"]["name"] == "改名"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ from tests import media_clips
 from tests.e2e.conftest import SchoolWorld, create_account, review_item
 from tests.e2e.media_support import put_parts, sha256, upload, upload_file, wait_for_state
 from tests.e2e.test_auth import expect_problem
-from tests.support import wait_until
+from tests.support import nats_as, wait_until
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +32,9 @@ def teacher(api: Api, school: SchoolWorld) -> Api:
     return create_account(school.admin, api, role="teacher", school_id=school.id, number="MT1", name="媒体老师")[1]
 
 
-async def referenceability_events(nats_url: str, asset_id: str) -> list[media_pb2.Referenceability]:
-    nc = await nats.connect(nats_url)
+async def referenceability_events(mesh: Mesh, asset_id: str) -> list[media_pb2.Referenceability]:
+    # The bus takes only the mesh's users: read as the gateway (it may read, not publish).
+    nc, _ = await nats_as(mesh.nats_url, "gateway", mesh.nats_credentials()["gateway"])
     sub = await nc.jetstream().subscribe("media.asset.referenceability_changed", ordered_consumer=True)
     found = []
     while True:
@@ -82,7 +84,7 @@ def test_a_compliant_video_is_remuxed_reviewed_played_and_becomes_referenceable(
     assert approved["review_state"] == "approved"
     assert teacher.get(f"/media/assets/{asset['id']}/referenceability")["referenceable"] is True
     # Other services learn it from the event as well.
-    changes = asyncio.run(referenceability_events(mesh.nats_url, asset["id"]))
+    changes = asyncio.run(referenceability_events(mesh, asset["id"]))
     assert [c.referenceable for c in changes] == [True]
 
 
@@ -239,16 +241,47 @@ def test_two_workers_share_the_queue_and_a_killed_workers_job_is_redelivered(
     second = upload_file(teacher, media_clips.compliant_720p(clips, seconds=4))
     assert wait_for_state(teacher, second["id"], "ready", "failed")["state"] == "ready"
     assert teacher.get(f"/media/assets/{first['id']}")["state"] == "transcoding"
-    # Kill the worker in the middle of the job: the job comes back and finishes.
+    # Kill the worker in the middle of the job: its ffmpeg dies with it, the job comes back and finishes, and the
+    # restarted worker finds its scratch folder emptied.
     worker = next(name for name in ("media_worker", "media_worker1") if f"processing asset {first['id']}"
                   in mesh.log_tail(name, 400))
-    os.killpg(mesh.processes[worker].pid, signal.SIGKILL)
+    pid = mesh.processes[worker].pid
+    tools = wait_until(lambda: _children(pid, "ffmpeg"))
+    scratch = Path(tempfile.gettempdir()) / f"media-scratch-{mesh.processes_env[worker]['MEDIA_WORKER_GRPC_PORT']}"
+    workdirs = list(scratch.glob(f"media-{first['id']}-*"))
+    assert workdirs, f"no scratch folder of the job in {scratch}"
+    os.killpg(pid, signal.SIGKILL)  # ffmpeg runs in a session of its own: this group does not hold it
     mesh.processes[worker].wait(10)
     del mesh.processes[worker]
+    wait_until(lambda: not any(_running(tool) for tool in tools), timeout=10)
     done = wait_for_state(teacher, first["id"], "ready", "failed", within=180)
     assert done["state"] == "ready", done["failure_reason"]
     assert done["renditions"] == ["360p", "720p"] and done["progress"] == 1
     mesh.start_worker(worker)
+    assert not any(path.exists() for path in workdirs)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _children(parent: int, command: str) -> list[int]:
+    """The pids of `parent`'s children running `command` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+            ppid = int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and name == command:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_a_failed_video_can_be_retried(clips: Path, teacher: Api) -> None:

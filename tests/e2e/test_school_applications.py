@@ -6,7 +6,10 @@ import uuid
 from datetime import datetime
 
 from devmesh.client import Api
+from devmesh.mesh import Mesh
 from tests.e2e.conftest import PASSWORD, SchoolWorld, new_phone, review_item
+from tests.e2e.mailbox import body_of, field, wait_for_mail
+from tests.e2e.sheets import download_sheet
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
 
@@ -17,8 +20,11 @@ def apply(api: Api, **overrides: str) -> dict:
     return api.post("/school-applications", body)
 
 
-def test_an_approved_application_creates_the_school_and_its_first_admin(api: Api, platform: Api) -> None:
-    application = apply(api)
+def test_an_approved_application_creates_the_school_and_its_first_admin(
+    api: Api, platform: Api, mesh: Mesh
+) -> None:
+    email = f"jwc-{uuid.uuid4().hex[:8]}@example.edu.cn"
+    application = apply(api, email=email)
     assert application["status"] == "pending" and application["overdue"] is False
     submitted = datetime.fromisoformat(application["submitted_at"])
     due = datetime.fromisoformat(application["answer_due_at"])
@@ -33,8 +39,21 @@ def test_an_approved_application_creates_the_school_and_its_first_admin(api: Api
     schools = api.get("/schools", params={"query": application["school_name"]})["items"]
     assert [s["id"] for s in schools] == [approved["school_id"]]
     assert schools[0]["host_province"] is False and schools[0]["province_code"] == "41"
-    credentials = platform.post(f"/school-applications/{application['id']}/admin-credentials")
-    admin = api.first_login(credentials["username"], credentials["initial_password"], PASSWORD)
+    # Seed 000 §4.3: the account reaches the applicant by e-mail.
+    mailed = body_of(wait_for_mail(mesh, email))
+    username = field(r"Username: (\S+)", mailed)
+    first_password = field(r"One-time password: (\S+)", mailed)
+    assert application["school_name"] in mailed
+    # Lost mail: the platform admin issues a new one-time password (mailed again, and on a sheet);
+    # the first one stops working.
+    reissued = platform.post(f"/school-applications/{application['id']}/admin-credentials")
+    assert reissued["mailed"] is True and reissued["credentials"]["username"] == username
+    second_password = field(r"One-time password: (\S+)", body_of(wait_for_mail(mesh, email, count=2)))
+    assert second_password == reissued["credentials"]["initial_password"] != first_password
+    expect_problem(401, lambda: api.login(username, first_password))
+    rows = download_sheet(platform, reissued["credentials_sheet"])
+    assert rows[1][:4] == [username, "赵主任", "", second_password]
+    admin = api.first_login(username, second_password, PASSWORD)
     me = admin.get("/me")
     assert (me["role"], me["school_id"], me["province_code"]) == ("school_admin", approved["school_id"], "41")
     # The new school's admin manages their own school at once.

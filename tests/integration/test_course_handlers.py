@@ -62,7 +62,7 @@ async def world(database_url):  # type: ignore[no-untyped-def]
 
 async def course_with_videos(handlers: CourseHandlers, media: FakeMedia, hours: int) -> str:
     course = await handlers.create_course(LEADER, course_pb2.CreateCourseRequest(
-        kind="spoc_independent", name="程序设计", category="计算机"))
+        kind="spoc_independent", name="程序设计", category="专业课"))
     plan = await handlers.add_plan_node(LEADER, course_pb2.AddPlanNodeRequest(
         course_id=course.id, kind="chapter", title="第一章"))
     chapter = plan.nodes[0][0].id
@@ -92,7 +92,8 @@ async def test_an_approved_spoc_application_makes_the_course_a_mooc_with_a_regis
 
     async with db.transaction() as session:
         entry = await session.get(RegistryEntry, course.registry_entry_id)
-    assert (entry.name, entry.leader_name, entry.status) == ("程序设计", "王老师", "approved")
+    assert (entry.name, entry.leader_id, entry.leader_name, entry.status) == (
+        "程序设计", "leader", "王老师", "approved")
 
 
 async def test_an_asynchronous_spoc_copies_an_ended_mooc_run_and_is_its_own(world) -> None:  # type: ignore[no-untyped-def]
@@ -106,7 +107,7 @@ async def test_an_asynchronous_spoc_copies_an_ended_mooc_run_and_is_its_own(worl
     await handlers.publish_run(LEADER, run.id, "2026-autumn")
     async with db.transaction() as session:
         await handlers.apply_decision(session, decided("course_run", run.id))
-    request = course_pb2.CreateCourseRequest(kind="spoc_asynchronous", name="程序设计(异步)", category="计算机",
+    request = course_pb2.CreateCourseRequest(kind="spoc_asynchronous", name="程序设计(异步)", category="专业课",
                                              source_run_id=run.id)
     with pytest.raises(FailedPrecondition, match="ended"):
         await handlers.create_course(LEADER, request)  # still running
@@ -128,3 +129,29 @@ async def test_a_video_the_school_withdraws_stops_counting(world) -> None:  # ty
             referenceability=media_pb2.Referenceability(asset_id=asset_id, referenceable=False)))
     course, figures = await handlers.get_course(LEADER, course_id)
     assert figures["approved_video_minutes"] == 60
+
+
+async def test_the_sweep_ends_approved_runs_once_their_term_is_over_and_says_so(world) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from services.course.adapters.orm import Run, outbox
+
+    handlers, media, clock, db = world
+    course_id = await course_with_videos(handlers, media, hours=1)
+    approved, _ = await handlers.open_run(LEADER, course_id, "2026-autumn")
+    await handlers.publish_run(LEADER, approved.id, "2026-autumn")
+    async with db.transaction() as session:
+        await handlers.apply_decision(session, decided("course_run", approved.id))
+    draft, _ = await handlers.open_run(LEADER, course_id, "2026-autumn")  # never approved: it does not "end"
+    assert await handlers.end_runs() == 0  # the term is not over
+    clock.now = datetime(2027, 1, 20, 23, 0, tzinfo=UTC)
+    assert await handlers.end_runs() == 0  # its last day
+    clock.now = datetime(2027, 1, 21, 0, 1, tzinfo=UTC)
+    assert await handlers.end_runs() == 1
+    assert await handlers.end_runs() == 0  # once
+    async with db.transaction() as session:
+        assert (await session.get(Run, approved.id)).state == "ended"
+        assert (await session.get(Run, draft.id)).state == "draft"
+        ended = [course_pb2.RunChanged.FromString(row.payload) for row in (await session.execute(
+            select(outbox).where(outbox.c.subject == "course.run.ended"))).all()]
+    assert [(e.run.id, e.run.state) for e in ended] == [(approved.id, "ended")]

@@ -7,6 +7,7 @@ renders, kubernetes-validate carries the schemas.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import shutil
@@ -539,3 +540,276 @@ def test_keda_component_scales_media_workers_on_their_queue(overlay: Path) -> No
     services = {doc["metadata"]["name"]: doc for doc in by_kind(docs, "Service")}
     ports = {p["port"] for p in services.get(match.group(1), {}).get("spec", {}).get("ports", [])}
     assert int(match.group(3)) in ports, f"Service {match.group(1)} has no port {match.group(3)}"
+
+
+# ---- the trusted bus and the network ---------------------------------------------------------
+
+INGRESS = "ingress-controller"  # a pod of another namespace: the ingress controller
+NATS_SECRET = "nats-credentials"
+
+
+def app_of(doc: Doc) -> str:
+    return pod_labels(doc).get("app", doc["metadata"]["name"])
+
+
+def _selects(selector: Doc, labels: dict[str, str]) -> bool:
+    if not selector:
+        return True
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        assert expression["operator"] == "In", f"unsupported operator {expression}"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def _peer_matches(peer: Doc, source: str, labels: dict[str, str]) -> bool:
+    """Does a from/to entry name `source` (an app of this namespace, or INGRESS in its own)?"""
+    if source == INGRESS:
+        names = (peer.get("namespaceSelector") or {}).get("matchLabels", {})
+        return names.get("kubernetes.io/metadata.name") == "ingress-nginx" and "podSelector" not in peer
+    return "namespaceSelector" not in peer and "ipBlock" not in peer and _selects(peer.get("podSelector") or {}, labels)
+
+
+def _rule_allows(rule: Doc, peer_key: str, peer: str, labels: dict[str, str], port: int) -> bool:
+    ports = rule.get("ports")
+    port_ok = ports is None or any(p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in ports)
+    peers = rule.get(peer_key)
+    return port_ok and (peers is None or any(_peer_matches(entry, peer, labels) for entry in peers))
+
+
+def allowed_flows(docs: tuple[Doc, ...]) -> set[tuple[str, str, int]]:
+    """(from, to, port) between the rendered pods (and the ingress controller) that the policies let through."""
+    policies = by_kind(docs, "NetworkPolicy")
+    pods = {app_of(doc): pod_labels(doc) for doc in workloads(docs)}
+    ports = {app_of(doc): {p["containerPort"] for c in containers(doc) for p in c.get("ports", [])}
+             for doc in workloads(docs)}
+
+    def governed(app: str, kind: str) -> list[Doc]:
+        return [p["spec"] for p in policies if kind in p["spec"].get("policyTypes", [])
+                and _selects(p["spec"]["podSelector"], pods[app])]
+
+    flows = set()
+    for destination, destination_ports in ports.items():
+        for port in destination_ports:
+            for source in [*pods, INGRESS]:
+                if source == destination and destination != "nats":
+                    continue
+                source_labels = pods.get(source, {})
+                egress_ok = source == INGRESS or any(
+                    _rule_allows(rule, "to", destination, pods[destination], port)
+                    for spec in governed(source, "Egress") for rule in spec.get("egress", []))
+                ingress_ok = any(
+                    _rule_allows(rule, "from", source, source_labels, port)
+                    for spec in governed(destination, "Ingress") for rule in spec.get("ingress", []))
+                if egress_ok and ingress_ok:
+                    flows.add((source, destination, port))
+    return flows
+
+
+def expected_flows(docs: tuple[Doc, ...]) -> set[tuple[str, str, int]]:
+    """The flows the mesh needs, from the code and the manifests themselves."""
+    apps = {app_of(doc): doc for doc in workloads(docs) if any(is_app(c) for c in containers(doc))}
+    services = {name for name in apps if name in GRPC_SERVICES}
+    flows = {(INGRESS, "gateway", 8080), (INGRESS, "minio", 9000), ("nats", "nats", 6222)}
+    flows |= {("gateway", service, 50051) for service in services}
+    for service in services:  # the peers each service's bootstrap opens a channel to
+        bootstrap = (ROOT / "services" / service / "bootstrap.py").read_text(encoding="utf-8")
+        flows |= {(service, peer, 50051) for peer in re.findall(r"mesh\.(\w+)_addr", bootstrap)}
+    for worker in set(apps) & GRPC_WORKERS:  # a worker's peers: the channels its own build function opens
+        service = worker.split("-")[0]
+        bootstrap = (ROOT / "services" / service / "bootstrap.py").read_text(encoding="utf-8")
+        assert "def build_worker(" in bootstrap, f"services/{service}/bootstrap.py has no build_worker"
+        build = re.split(r"\n(?:async )?def ", bootstrap.split("def build_worker(", 1)[1], maxsplit=1)[0]
+        flows |= {(worker, peer, 50051) for peer in re.findall(r"mesh\.(\w+)_addr", build)}
+    for app, doc in apps.items():
+        flows.add((app, "nats", 4222))
+        for container in containers(doc):
+            if any(env["name"].endswith("_DATABASE_URL") for env in container.get("env", [])):
+                flows.add((app, "postgres", 5432))
+            if any(s.get("secretRef", {}).get("name") == "minio-credentials" for s in container.get("envFrom", [])):
+                flows.add((app, "minio", 9000))
+    return flows
+
+
+@targets
+def test_network_policies_deny_everything_but_the_flows_the_mesh_needs(target: Path) -> None:
+    docs = render(target)
+    policies = {doc["metadata"]["name"]: doc["spec"] for doc in by_kind(docs, "NetworkPolicy")}
+    deny = [spec for spec in policies.values() if spec["podSelector"] == {} and set(spec["policyTypes"])
+            == {"Ingress", "Egress"} and not spec.get("ingress") and not spec.get("egress")]
+    assert deny, f"{target_id(target)}: no default-deny NetworkPolicy (all pods, ingress and egress)"
+    dns = [spec for spec in policies.values() if spec["podSelector"] == {} and any(
+        {p["port"] for p in rule.get("ports", [])} == {53} and {p["protocol"] for p in rule["ports"]} == {"UDP", "TCP"}
+        for rule in spec.get("egress", []))]
+    assert dns, f"{target_id(target)}: pods cannot resolve names (no DNS egress for all pods)"
+
+    allowed, expected = allowed_flows(docs), expected_flows(docs)
+    assert allowed == expected, (
+        f"{target_id(target)}: flows allowed but not needed: {sorted(allowed - expected)}; "
+        f"needed but denied: {sorted(expected - allowed)}"
+    )
+
+
+@targets
+def test_every_platform_process_signs_in_to_nats_as_itself_from_the_secret(target: Path) -> None:
+    from servicekit.messaging import NATS_USERS
+
+    problems = []
+    for doc in workloads(render(target)):
+        for container in containers(doc):
+            if not is_app(container):
+                continue
+            env = {e["name"]: e for e in container.get("env", [])}
+            user = env.get("NATS_USER", {}).get("value")
+            secret = env.get("NATS_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
+            if user not in NATS_USERS or user != app_of(doc):
+                problems.append(f"{ref(doc)}: NATS_USER {user!r} is not its own NATS user")
+            if secret.get("name") != NATS_SECRET or secret.get("key") != user:
+                problems.append(f"{ref(doc)}: NATS_PASSWORD must come from Secret {NATS_SECRET} key {user}")
+    assert not problems, "\n".join(problems)
+
+
+def nats_config(docs: tuple[Doc, ...]) -> dict[str, str]:
+    found = [doc for doc in by_kind(docs, "ConfigMap") if doc["metadata"]["name"].startswith("nats-config")]
+    assert len(found) == 1, "expected one nats-config ConfigMap"
+    return found[0]["data"]
+
+
+def nats_container(docs: tuple[Doc, ...]) -> tuple[Doc, Doc]:
+    (statefulset,) = [doc for doc in by_kind(docs, "StatefulSet") if doc["metadata"]["name"] == "nats"]
+    (container,) = [c for c in containers(statefulset) if c["name"] == "nats"]
+    return statefulset, container
+
+
+@targets
+def test_nats_takes_only_the_meshs_users_with_their_generated_permissions(target: Path, tmp_path: Path) -> None:
+    from servicekit.messaging import NATS_USERS, authorization_block, password_variable
+
+    docs = render(target)
+    config = nats_config(docs)
+    expected = authorization_block({user: "$" + password_variable(user) for user in NATS_USERS})
+    assert expected in config["nats.conf"], "k8s/base/nats/nats.conf: the authorization block differs from " \
+        "servicekit.messaging.authorization_block (paste its output)"
+    assert "no_auth_user" not in config["nats.conf"]
+    statefulset, container = nats_container(docs)
+    env = {e["name"]: e for e in container.get("env", [])}
+    for user in NATS_USERS:
+        secret = env[password_variable(user)]["valueFrom"]["secretKeyRef"]
+        assert (secret["name"], secret["key"]) == (NATS_SECRET, user)
+    mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod_spec(statefulset)["volumes"]}
+    assert mounted["config"] == "/etc/nats" and volumes["config"]["configMap"]["name"].startswith("nats-config")
+    assert container["args"] == ["-c", "/etc/nats/nats.conf"]
+
+    # nats-server itself accepts the configuration, with the variables the pod sets.
+    for name, text in config.items():
+        (tmp_path / name).write_text(text.replace("/data", str(tmp_path / "data")))
+    variables = {name: "x" + name.lower() for name in env if "valueFrom" in env[name]}
+    variables.update({name: re.sub(r"\$\((\w+)\)", lambda m: variables[m.group(1)], e["value"])
+                      for name, e in env.items() if "value" in e})
+    variables["POD_NAME"] = "nats-0"
+    from devmesh.mesh import bin_path
+
+    checked = subprocess.run([bin_path("nats-server"), "-c", str(tmp_path / "nats.conf"), "-t"],
+                             capture_output=True, text=True, env=variables, timeout=30, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_production_overlay_runs_nats_as_a_three_server_jetstream_cluster() -> None:
+    docs = render(K8S / "overlays" / "zhejiang")
+    statefulset, container = nats_container(docs)
+    assert statefulset["spec"]["replicas"] == 3 and statefulset["spec"]["podManagementPolicy"] == "Parallel"
+    cluster = nats_config(docs)["cluster.conf"]
+    assert re.search(r"cluster\s*{", cluster) and "port: 6222" in cluster
+    assert re.search(r"authorization\s*{\s*user: route\s*password: \$NATS_ROUTE_PASSWORD", cluster)
+    env = {e["name"]: e for e in container["env"]}
+    assert env["NATS_ROUTE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": NATS_SECRET, "key": "route"}
+    for index in range(3):
+        assert f"$NATS_ROUTE_{index}" in cluster
+        assert env[f"NATS_ROUTE_{index}"]["value"] == \
+            f"nats://route:$(NATS_ROUTE_PASSWORD)@nats-{index}.nats-headless:6222"
+    assert platform_config(docs)["data"]["NATS_STREAM_REPLICAS"] == "3"
+    budgets = [doc for doc in by_kind(docs, "PodDisruptionBudget") if doc["spec"]["selector"]["matchLabels"]
+               == {"app": "nats"}]
+    assert budgets and budgets[0]["spec"]["maxUnavailable"] == 1
+    headless = [doc for doc in by_kind(docs, "Service") if doc["metadata"]["name"] == "nats-headless"][0]
+    assert 6222 in {p["port"] for p in headless["spec"]["ports"]}
+    # The base stays one server with unreplicated streams.
+    base = render(K8S / "base")
+    assert nats_container(base)[0]["spec"]["replicas"] == 1
+    assert platform_config(base)["data"]["NATS_STREAM_REPLICAS"] == "1"
+    assert "cluster {" not in nats_config(base)["cluster.conf"]
+
+
+async def _replicated_stream(url: str, password: str) -> list[str]:
+    """As the identity service would: create its stream with NATS_STREAM_REPLICAS copies; the servers holding it."""
+    from servicekit.messaging import NatsCredentials, connect, ensure_stream
+
+    nc = await connect(url, "identity", attempts=20, credentials=NatsCredentials("identity", password))
+    try:
+        js = nc.jetstream(timeout=10)
+        for _ in range(100):  # the cluster elects its JetStream meta leader first
+            try:
+                await ensure_stream(js, "IDENTITY")
+                break
+            except Exception:  # noqa: BLE001 - not ready yet
+                await asyncio.sleep(0.2)
+        ack = await js.publish("identity.test.replicated", b"x")
+        assert ack.stream == "IDENTITY"
+        for _ in range(100):
+            info = await js.stream_info("IDENTITY")
+            peers = [peer.name for peer in info.cluster.replicas or []] if info.cluster else []
+            if info.cluster and info.cluster.leader and len(peers) == 2 and all(
+                    peer.current for peer in info.cluster.replicas or []):
+                return sorted([info.cluster.leader, *peers])
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"stream not replicated: {info.cluster}")
+    finally:
+        await nc.close()
+
+
+def test_the_production_nats_cluster_forms_and_replicates_streams(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The overlay's own configuration, run as three local nats-servers (the pods' names mapped to 127.0.0.1)."""
+    from devmesh.mesh import _free_port, bin_path
+
+    docs = render(K8S / "overlays" / "zhejiang")
+    config = nats_config(docs)
+    _, container = nats_container(docs)
+    env = {e["name"]: e for e in container["env"]}
+    passwords = {name: f"pw{index}" for index, name in enumerate(env) if "valueFrom" in env[name]}
+    taken: set[int] = set()
+    ports = [{"client": _free_port(taken, twin=False), "cluster": _free_port(taken, twin=False),
+              "monitor": _free_port(taken, twin=False)} for _ in range(3)]
+    processes = []
+    try:
+        for index in range(3):
+            folder = tmp_path / f"nats-{index}"
+            folder.mkdir()
+            main = (config["nats.conf"].replace("/data", str(folder / "data"))
+                    .replace("port: 4222", f"port: {ports[index]['client']}")
+                    .replace("http_port: 8222", f"http_port: {ports[index]['monitor']}"))
+            (folder / "nats.conf").write_text(main)
+            (folder / "cluster.conf").write_text(config["cluster.conf"].replace(
+                "port: 6222", f"port: {ports[index]['cluster']}"))
+            variables = {**passwords, "POD_NAME": f"nats-{index}"}
+            for name, e in env.items():
+                if "value" in e:
+                    value = re.sub(r"\$\((\w+)\)", lambda m, known=variables: known[m.group(1)], e["value"])
+                    for other in range(3):
+                        value = value.replace(f"nats-{other}.nats-headless:6222",
+                                              f"127.0.0.1:{ports[other]['cluster']}")
+                    variables[name] = value
+            log = (folder / "log").open("wb")
+            processes.append(subprocess.Popen([bin_path("nats-server"), "-c", str(folder / "nats.conf")],
+                                              env=variables, stdout=log, stderr=subprocess.STDOUT))
+        monkeypatch.setenv("NATS_STREAM_REPLICAS", platform_config(docs)["data"]["NATS_STREAM_REPLICAS"])
+        holders = asyncio.run(_replicated_stream(f"nats://127.0.0.1:{ports[0]['client']}",
+                                                 passwords["NATS_IDENTITY_PASSWORD"]))
+        assert holders == ["nats-0", "nats-1", "nats-2"]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)

@@ -14,6 +14,7 @@ from servicekit.db import Database
 from servicekit.migrations import script_location
 from services.media.adapters.storage import BlobStore
 from services.media.service_layer.handlers import MediaConfig, MediaHandlers
+from tests.media_support import no_policy_read
 
 
 class Clock:
@@ -31,7 +32,7 @@ async def test_an_upload_left_unfinished_for_a_day_is_aborted_and_forgotten(mesh
     store = BlobStore(mesh.s3_endpoint, mesh.s3_access_key, mesh.s3_secret_key, bucket="cleanup-test")
     await store.ensure_bucket()
     clock = Clock()
-    handlers = MediaHandlers(db, store, MediaConfig(), clock=clock)
+    handlers = MediaHandlers(db, store, MediaConfig(), no_policy_read, clock=clock)
     teacher = Caller(user_id="t1", role="teacher", school_id="s1", province_code="33", name="t")
     ticket = await handlers.request_upload(teacher, media_pb2.RequestUploadRequest(
         filename="a.pdf", size_bytes=6 * 1024 * 1024, kind="material", part_size=5 * 1024 * 1024))
@@ -67,7 +68,7 @@ async def test_a_job_whose_worker_went_silent_fails_and_can_be_retried(mesh: Mes
     await db.migrate(script_location("media"))
     store = BlobStore(mesh.s3_endpoint, mesh.s3_access_key, mesh.s3_secret_key, bucket="cleanup-test")
     clock = Clock()
-    handlers = MediaHandlers(db, store, MediaConfig(), clock=clock)
+    handlers = MediaHandlers(db, store, MediaConfig(), no_policy_read, clock=clock)
     async with db.transaction() as session:
         for state, minutes_ago in (("transcoding", 20), ("packaging", 5), ("uploaded", 600)):
             session.add(Asset(id=state, owner_id="t1", school_id="s1", kind="course_video", filename="v.mp4",

@@ -39,7 +39,7 @@ def requested(
 
 async def deliver(db: Database, handler, message) -> None:  # type: ignore[no-untyped-def]
     async with db.transaction() as session:
-        await handler(session, message, EventMeta(str(uuid.uuid4()), "s", 1))
+        await handler(session, message, EventMeta(str(uuid.uuid4()), "s", 1, message.owner.upper(), message.owner))
 
 
 async def test_a_new_request_for_the_same_subject_supersedes_the_waiting_one(review) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from servicekit.errors import FailedPrecondition, InvalidArgument
+from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.course.domain import courses, runs
 
 CST = timezone(timedelta(hours=8))
@@ -16,17 +16,66 @@ CST = timezone(timedelta(hours=8))
 
 
 def test_a_mooc_matching_its_registry_entry_is_accepted() -> None:
-    courses.check_registry_match("Data Science", "张三", "e1", "Data Science", "张三")
+    courses.check_registry_match("Data Science", "u1", "张三", "e1", "Data Science", "u1", "张三")
 
 
 def test_registry_match_ignores_case_and_full_width_spaces() -> None:
-    courses.check_registry_match("　data  SCIENCE ", " 张三\u3000", "e1", "Data Science", "张三")
-    courses.check_registry_match("ＤＡＴＡ Science", "张三", "e1", "Data Science", "张三")
+    courses.check_registry_match("　data  SCIENCE ", "u1", " 张三\u3000", "e1", "Data Science", "", "张三")
+    courses.check_registry_match("ＤＡＴＡ Science", "u1", "张三", "e1", "Data Science", "", "张三")
+
+
+def test_a_registry_leader_is_compared_by_account_not_by_name() -> None:
+    # Two teachers called 张三: only the picked account leads the MOOC.
+    with pytest.raises(FailedPrecondition, match="course leader differs") as error:
+        courses.check_registry_match("数据科学", "u2", "张三", "e1", "数据科学", "u1", "张三")
+    assert error.value.reason == "REGISTRY_MISMATCH"
+    # The picked account leads it even after identity renamed it.
+    courses.check_registry_match("数据科学", "u1", "张三丰", "e1", "数据科学", "u1", "张三")
+
+
+def test_an_entry_filed_before_leaders_were_picked_matches_the_leader_by_name() -> None:
+    courses.check_registry_match("数据科学", "u9", "张三", "e1", "数据科学", "", "张三")
+    with pytest.raises(FailedPrecondition, match="course leader differs"):
+        courses.check_registry_match("数据科学", "u9", "李四", "e1", "数据科学", "", "张三")
+
+
+def test_a_registry_leader_is_an_active_teacher_of_the_school() -> None:
+    courses.check_registry_leader("s1", "teacher", "active", "s1")
+    refused = [("s1", "student", "active", "s1"), ("s1", "school_admin", "active", "s1"),
+               ("s1", "teacher", "pending", "s1"), ("s1", "teacher", "active", "s2"), ("s1", "", "", ""),
+               ("", "teacher", "active", "")]
+    for school, role, status, user_school in refused:
+        with pytest.raises(InvalidArgument, match="active teacher account of the school") as error:
+            courses.check_registry_leader(school, role, status, user_school)
+        assert error.value.reason == "LEADER_NOT_A_TEACHER"
+
+
+def test_course_categories_start_from_the_seeds_seven() -> None:
+    assert courses.SEED_CATEGORIES == (
+        "公共基础课", "学科基础课", "专业课", "学校特色课", "通识课", "创新创业教育课", "思想政治理论课")
+
+
+def test_a_course_category_comes_from_the_provinces_list_and_the_refusal_names_the_list() -> None:
+    listed = ["公共基础课", "专业课"]
+    assert courses.check_listed_category(" 专业课 ", listed) == "专业课"
+    with pytest.raises(InvalidArgument) as error:
+        courses.check_listed_category("计算机", listed)
+    assert error.value.reason == "UNKNOWN_COURSE_CATEGORY"
+    assert "'计算机' is not in your province's list" in error.value.message
+    assert "公共基础课, 专业课" in error.value.message
+
+
+def test_a_category_name_has_1_to_50_characters() -> None:
+    assert courses.check_category_name("  人工智能 通识 ") == "人工智能 通识"
+    for bad in ("", "   ", "x" * 51):
+        with pytest.raises(InvalidArgument, match="1 to 50") as error:
+            courses.check_category_name(bad)
+        assert error.value.reason == "BAD_COURSE_CATEGORY"
 
 
 def test_a_mooc_with_a_different_name_names_the_name() -> None:
     with pytest.raises(FailedPrecondition) as error:
-        courses.check_registry_match("数据科学导论", "张三", "e1", "数据科学", "张三")
+        courses.check_registry_match("数据科学导论", "u1", "张三", "e1", "数据科学", "u1", "张三")
     assert "the course name differs from the registry entry: '数据科学导论' vs '数据科学'" in error.value.message
     assert "leader" not in error.value.message
     assert error.value.reason == "REGISTRY_MISMATCH"
@@ -34,7 +83,7 @@ def test_a_mooc_with_a_different_name_names_the_name() -> None:
 
 def test_a_mooc_with_a_different_leader_names_the_leader_and_the_change_request_route() -> None:
     with pytest.raises(FailedPrecondition) as error:
-        courses.check_registry_match("数据科学", "李四", "e42", "数据科学", "张三")
+        courses.check_registry_match("数据科学", "u2", "李四", "e42", "数据科学", "", "张三")
     message = error.value.message
     assert "the course leader differs from the registry entry: '李四' vs '张三'" in message
     assert "course name" not in message
@@ -45,7 +94,7 @@ def test_a_mooc_with_a_different_leader_names_the_leader_and_the_change_request_
 
 def test_a_mooc_differing_in_both_names_both() -> None:
     with pytest.raises(FailedPrecondition, match="course name differs.*course leader differs"):
-        courses.check_registry_match("A", "B", "e1", "C", "D")
+        courses.check_registry_match("A", "u1", "B", "e1", "C", "u2", "D")
 
 
 def test_a_synchronous_spoc_is_read_only() -> None:
@@ -75,22 +124,7 @@ def test_course_fields_are_stripped_and_bounded() -> None:
 # --- credits -------------------------------------------------------------------------------------
 
 
-def test_zhejiang_needs_240_minutes_per_online_credit() -> None:
-    policy = courses.credit_policy_for_province("33")
-    assert policy.name == "zhejiang"
-    assert courses.missing_video_minutes(policy, 2, 400) == 80
-    assert courses.missing_video_minutes(policy, 2, 480) == 0
-
-
-def test_changsha_needs_120_minutes_and_16_class_hours_per_credit() -> None:
-    policy = courses.credit_policy_for_province("43")
-    assert (policy.minutes_per_credit, policy.min_class_hours_per_credit) == (120, 16)
-    assert courses.missing_video_minutes(policy, 1.5, 100) == 80
-    assert courses.missing_class_hours(policy, 1.5, 20) == 4
-
-
-def test_a_province_without_a_policy_uses_zhejiangs() -> None:
-    assert courses.credit_policy_for_province("41") == courses.CREDIT_POLICIES["zhejiang"]
+# The credit numbers come from the policy in force: tests/unit/test_policies.py.
 
 
 def test_online_credits_are_bounded_by_the_total() -> None:
@@ -104,6 +138,8 @@ def test_online_credits_are_bounded_by_the_total() -> None:
         courses.check_online_credits(-1, 2)
     with pytest.raises(InvalidArgument, match="one decimal"):
         courses.check_online_credits(1.25, 2)
+    with pytest.raises(InvalidArgument, match="at most 20"):  # was an OverflowError (a 500)
+        courses.check_online_credits(1e308, 3)
 
 
 # --- overview ------------------------------------------------------------------------------------
@@ -281,6 +317,10 @@ def test_a_term_lasts_at_most_eight_months() -> None:
         runs.check_term("2027-autumn", "t", date(2027, 9, 1), date(2028, 5, 2))
 
 
+def test_a_term_at_the_calendars_end_is_checked_not_crashed() -> None:  # year 10000 was a 500
+    runs.check_term("9999-autumn", "t", date(9999, 9, 1), date(9999, 12, 31))
+
+
 def test_team_permissions_are_known_sorted_and_unique() -> None:
     assert runs.check_permissions(["grade", "edit_content", "grade"]) == ("edit_content", "grade")
     with pytest.raises(InvalidArgument, match="unknown permission 'delete_course'"):
@@ -303,3 +343,47 @@ def test_a_chapter_without_a_release_time_is_released_now() -> None:
     assert runs.is_released(None, now)
     assert runs.is_released(now - timedelta(hours=1), now)
     assert not runs.is_released(now + timedelta(hours=1), now)
+
+
+# --- review gates: files a course uses, runs that take students, runs that end --------------------
+
+
+def test_a_course_uses_a_ready_and_approved_file_of_its_own_school() -> None:
+    courses.check_usable_file("s1", "s1", True, "")
+
+
+@pytest.mark.parametrize("why", ["the school has not approved it (unreviewed)",
+                                 "the school has not approved it (rejected)", "the asset is transcoding, not ready",
+                                 "the asset was deleted"])
+def test_a_course_cannot_use_an_unreviewed_rejected_unready_or_deleted_file(why: str) -> None:
+    with pytest.raises(FailedPrecondition) as error:
+        courses.check_usable_file("s1", "s1", False, why)
+    assert error.value.reason == "ASSET_NOT_REFERENCEABLE" and why in error.value.message
+
+
+def test_a_course_cannot_use_another_schools_file_even_an_approved_one() -> None:
+    with pytest.raises(NotFound):
+        courses.check_usable_file("s1", "s2", True, "")
+    with pytest.raises(NotFound):
+        courses.check_usable_file("s1", "", True, "")
+
+
+@pytest.mark.parametrize("state", [runs.PUBLISHED, runs.RUNNING])
+def test_an_approved_run_takes_students(state: str) -> None:
+    runs.check_takes_students(state, "students join")
+
+
+@pytest.mark.parametrize("state", [runs.DRAFT, runs.PENDING_REVIEW, runs.REJECTED, runs.TAKEN_DOWN, runs.ENDED])
+def test_a_run_not_approved_or_over_takes_no_students_rosters_or_releases(state: str) -> None:
+    with pytest.raises(FailedPrecondition) as error:
+        runs.check_takes_students(state, "rosters are imported")
+    assert error.value.reason == "RUN_NOT_APPROVED" and state in error.value.message
+
+
+def test_an_approved_run_ends_the_day_after_its_term_and_only_an_approved_one() -> None:
+    end = date(2027, 1, 20)
+    assert not runs.has_ended(runs.RUNNING, end, end)
+    assert runs.has_ended(runs.RUNNING, end, end + timedelta(days=1))
+    assert runs.has_ended(runs.PUBLISHED, end, end + timedelta(days=1))
+    for state in (runs.DRAFT, runs.PENDING_REVIEW, runs.REJECTED, runs.TAKEN_DOWN, runs.ENDED):
+        assert not runs.has_ended(state, end, end + timedelta(days=1))

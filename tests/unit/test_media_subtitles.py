@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from services.media.domain.subtitles import LANGUAGES, Cue, SubtitleProblem, decode_text, parse_srt
+from services.media.domain.subtitles import (
+    LANGUAGES,
+    Cue,
+    SubtitleProblem,
+    TraditionalLine,
+    decode_text,
+    describe_traditional,
+    parse_srt,
+    traditional_lines,
+)
 
 TWO_CUES = "1\n00:00:01,000 --> 00:00:03,500\n同学们好\n\n2\n00:00:04,000 --> 00:00:06,250\n今天讲第一章\n"
 
@@ -187,3 +196,36 @@ def test_text_in_another_encoding_is_refused() -> None:
 
 def test_chinese_and_english_are_separate_subtitle_languages() -> None:
     assert LANGUAGES == {"zh": "中文", "en": "English"}
+
+
+# ---- simplified characters only (seed 002: 不出现繁体字) ----------------------------------------------------
+
+TRADITIONAL = "1\n00:00:00,000 --> 00:00:02,000\n同学们好\n\n2\n00:00:02,500 --> 00:00:04,000\n這裡講第一章\n"
+
+
+def test_traditional_characters_are_found_with_their_line_and_simplified_form() -> None:
+    found = traditional_lines(TRADITIONAL.encode())
+    assert found == [TraditionalLine(7, (("這", "这"), ("裡", "里"), ("講", "讲")))]
+    assert describe_traditional(found) == "line 7: 這→这, 裡→里, 講→讲"
+
+
+def test_simplified_text_has_no_traditional_characters() -> None:
+    # characters that look traditional-adjacent but are standard simplified ones stay unflagged
+    text = "1\n00:00:00,000 --> 00:00:02,000\n数据结构 乾坤 头发 皇后 只有 干净 面条 里面\n"
+    assert traditional_lines(text.encode()) == []
+    assert traditional_lines(text.encode("gb18030")) == []
+
+
+def test_traditional_lines_in_gb18030_are_found_too() -> None:
+    assert [found.line for found in traditional_lines(TRADITIONAL.encode("gb18030"))] == [7]
+
+
+def test_a_repeated_character_is_named_once_per_line() -> None:
+    found = traditional_lines("這個這個".encode())
+    assert found[0].characters == (("這", "这"), ("個", "个"))
+
+
+def test_many_lines_are_summarised_after_the_first_ten() -> None:
+    text = "\n".join("後" for _ in range(12))
+    summary = describe_traditional(traditional_lines(text.encode()))
+    assert summary.startswith("line 1: 後→后; line 2: 後→后") and summary.endswith("; and 2 more line(s)")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from servicekit.clock import utcnow
 from servicekit.db import TYPE_ANNOTATION_MAP, new_id
 from servicekit.outbox import messaging_tables
+from servicekit.pinyin import name_key
 
 
 class Base(DeclarativeBase):
@@ -28,7 +29,8 @@ class RegistryEntry(Base):
     school_id: Mapped[str] = mapped_column(String(36), index=True)
     province_code: Mapped[str] = mapped_column(String(6), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    leader_name: Mapped[str] = mapped_column(String(100))
+    leader_id: Mapped[str] = mapped_column(String(36), default="")  # a teacher of the school; "" for old entries
+    leader_name: Mapped[str] = mapped_column(String(100))  # identity's name for the leader, for display
     status: Mapped[str] = mapped_column(String(20), default="pending")
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(36))
@@ -45,6 +47,7 @@ class RegistryChange(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     entry_id: Mapped[str] = mapped_column(ForeignKey("registry_entries.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    leader_id: Mapped[str] = mapped_column(String(36), default="")
     leader_name: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="pending")
@@ -52,6 +55,20 @@ class RegistryChange(Base):
     requested_by: Mapped[str] = mapped_column(String(36))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
+
+
+class Category(Base):
+    """A course category of a province's list, which its provincial center maintains; retired ones stay for the
+    courses that have them."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("province_code", "name", name="uq_categories_province_name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    province_code: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Term(Base):
@@ -75,6 +92,7 @@ class Course(Base):
     province_code: Mapped[str] = mapped_column(String(6))
     kind: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(100))
+    name_pinyin: Mapped[str] = mapped_column(Text, default="")  # the name's pinyin and initials, set with it
     category: Mapped[str] = mapped_column(String(50))
     leader_id: Mapped[str] = mapped_column(String(36), index=True)
     leader_name: Mapped[str] = mapped_column(String(100))
@@ -83,9 +101,15 @@ class Course(Base):
     cover_asset_id: Mapped[str] = mapped_column(String(36), default="")
     online_credits: Mapped[float] = mapped_column(Float, default=0.0)
     total_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    class_hours: Mapped[float] = mapped_column(Float, default=0.0)  # 学时, where the policy counts them
     overview_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @validates("name")
+    def _keep_pinyin(self, _key: str, name: str) -> str:
+        self.name_pinyin = name_key(name)  # every write of the name, wherever it happens
+        return name
 
 
 class Material(Base):
@@ -137,6 +161,7 @@ class Run(Base):
     overview_json: Mapped[str] = mapped_column(Text)
     online_credits: Mapped[float] = mapped_column(Float, default=0.0)
     total_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    class_hours: Mapped[float] = mapped_column(Float, default=0.0)
     copied_from_run_id: Mapped[str] = mapped_column(String(36), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -198,3 +223,32 @@ class ChapterRelease(Base):
     class_id: Mapped[str] = mapped_column(ForeignKey("classes.id"), primary_key=True)
     chapter_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     release_at: Mapped[datetime]
+
+
+class PolicyVersion(Base):
+    """One version of a province's or a school's policy layer: the numbers it sets (JSON, null = not counted),
+    effective from a term of the province's calendar ("" = from the start). Versions are never changed."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("level", "scope_id", "version", name="uq_policy_versions_layer_version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    level: Mapped[str] = mapped_column(String(10))        # province, school
+    scope_id: Mapped[str] = mapped_column(String(36))     # the province code, the school id
+    province_code: Mapped[str] = mapped_column(String(6), index=True)  # whose term calendar
+    version: Mapped[int] = mapped_column(Integer)
+    values_json: Mapped[str] = mapped_column(Text)
+    effective_from_term: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchoolReport(Base):
+    """A school's yearly report (update ratio, courses' use), once its academic affairs office published it."""
+
+    __tablename__ = "school_reports"
+    school_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_year: Mapped[int] = mapped_column(Integer, primary_key=True)  # 2026: 2026-09-01 .. 2027-08-31
+    province_code: Mapped[str] = mapped_column(String(6), index=True)
+    published_at: Mapped[datetime]
+    published_by: Mapped[str] = mapped_column(String(36))

@@ -1,14 +1,14 @@
-"""Parent courses (母课): kinds, the MOOC registry match, online credits, the overview, SPOC→MOOC, update ratio."""
+"""Parent courses (母课): kinds, categories, the MOOC registry match, online credits, the overview, SPOC→MOOC,
+update ratio."""
 
 from __future__ import annotations
 
 import math
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from servicekit.errors import FailedPrecondition, InvalidArgument
+from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound
 
 MOOC = "mooc"
 SPOC_INDEPENDENT = "spoc_independent"
@@ -46,7 +46,48 @@ def check_course_fields(name: str, category: str) -> tuple[str, str]:
     return cleaned_name, cleaned_category
 
 
+# --- course categories (the provincial center's list) -----------------------------------------
+
+# The seeds' course categories, in their words (seed 004: 公共基础课、学科基础课、专业课、学校特色课及通识课;
+# seed 002: 思想政治理论课、创新创业教育课): every province's list starts with them, and its center edits it.
+SEED_CATEGORIES = ("公共基础课", "学科基础课", "专业课", "学校特色课", "通识课", "创新创业教育课", "思想政治理论课")
+
+
+def check_category_name(name: str) -> str:
+    """A category's name: stripped, 1–50 characters."""
+    cleaned = " ".join((name or "").split())
+    if not 1 <= len(cleaned) <= MAX_CATEGORY_LENGTH:
+        raise InvalidArgument(
+            f"a course category has 1 to {MAX_CATEGORY_LENGTH} characters; this one has {len(cleaned)}",
+            reason="BAD_COURSE_CATEGORY",
+        )
+    return cleaned
+
+
+def check_listed_category(category: str, listed: Sequence[str]) -> str:
+    """A course (or a registry entry) picks its category from its province's list (retired ones excluded)."""
+    cleaned = (category or "").strip()
+    if cleaned not in listed:
+        raise InvalidArgument(
+            f"the course category {cleaned!r} is not in your province's list; pick one of: {', '.join(listed)}",
+            reason="UNKNOWN_COURSE_CATEGORY",
+        )
+    return cleaned
+
+
 # --- MOOC registry -------------------------------------------------------------------------------
+
+ACTIVE = "active"
+
+
+def check_registry_leader(school_id: str, role: str, status: str, user_school_id: str) -> None:
+    """A registry entry's leader is an active teacher account of the entry's school (picked, not typed)."""
+    if role != "teacher" or status != ACTIVE or not school_id or user_school_id != school_id:
+        raise InvalidArgument(
+            "the course leader must be an active teacher account of the school; pick one from the school's "
+            "teachers (GET /api/v1/users?role=teacher)",
+            reason="LEADER_NOT_A_TEACHER",
+        )
 
 
 def _comparable(text: str) -> str:
@@ -55,14 +96,18 @@ def _comparable(text: str) -> str:
     return " ".join(folded.split()).casefold()
 
 
-def check_registry_match(name: str, leader_name: str, entry_id: str, entry_name: str, entry_leader_name: str) -> None:
-    """A MOOC parent course's name and leader must match its approved registry entry."""
+def check_registry_match(name: str, leader_id: str, leader_name: str, entry_id: str, entry_name: str,
+                         entry_leader_id: str, entry_leader_name: str) -> None:
+    """A MOOC parent course's name and leader must match its approved registry entry. The leader is compared by
+    account; only an entry filed before leaders were picked (no leader id) compares the leader's name."""
     differences = []
     if _comparable(name) != _comparable(entry_name):
         differences.append(
             f"the course name differs from the registry entry: {name.strip()!r} vs {entry_name.strip()!r}"
         )
-    if _comparable(leader_name) != _comparable(entry_leader_name):
+    same_leader = (leader_id == entry_leader_id if entry_leader_id
+                   else _comparable(leader_name) == _comparable(entry_leader_name))
+    if not same_leader:
         differences.append(
             "the course leader differs from the registry entry: "
             f"{leader_name.strip()!r} vs {entry_leader_name.strip()!r}"
@@ -87,40 +132,25 @@ def check_editable(kind: str) -> None:
         )
 
 
+# --- files a course uses (plan units, materials, cover) -------------------------------------------
+
+
+def check_usable_file(course_school_id: str, file_school_id: str, referenceable: bool, reason: str) -> None:
+    """A course uses only its own school's files, and only those that are ready and approved by the school
+    admin (media's word: unreviewed, rejected, still processing or deleted files are refused)."""
+    if not file_school_id or file_school_id != course_school_id:
+        raise NotFound("no such asset in your school's media")
+    if not referenceable:
+        raise FailedPrecondition(f"the file cannot be used by a course yet: {reason}",
+                                 reason="ASSET_NOT_REFERENCEABLE")
+
+
 # --- online credits ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CreditPolicy:
-    name: str
-    minutes_per_credit: float
-    min_class_hours_per_credit: float | None
-
-
-CREDIT_POLICIES: dict[str, CreditPolicy] = {
-    "zhejiang": CreditPolicy("zhejiang", 240, None),
-    "changsha": CreditPolicy("changsha", 120, 16),
-}
-CREDIT_POLICY_BY_PROVINCE: dict[str, str] = {"33": "zhejiang", "43": "changsha"}
-DEFAULT_CREDIT_POLICY = "zhejiang"
+# The numbers (minutes per credit, class hours per credit) come from the policy in force for the course's school:
+# services/course/domain/policy.py (platform defaults -> province -> school, versioned, effective from a term).
 MAX_TOTAL_CREDITS = 20
-
-
-def credit_policy_for_province(code: str) -> CreditPolicy:
-    """The credit policy of a province (by its two-digit code); Zhejiang's when the province has none."""
-    return CREDIT_POLICIES[CREDIT_POLICY_BY_PROVINCE.get((code or "").strip(), DEFAULT_CREDIT_POLICY)]
-
-
-def missing_video_minutes(policy: CreditPolicy, online_credits: float, approved_video_minutes: float) -> float:
-    """How many more minutes of approved video the online credits need (0 when there are enough)."""
-    return max(0.0, online_credits * policy.minutes_per_credit - approved_video_minutes)
-
-
-def missing_class_hours(policy: CreditPolicy, online_credits: float, class_hours: float) -> float:
-    """How many more class hours the online credits need under policies that count them (else 0)."""
-    if policy.min_class_hours_per_credit is None:
-        return 0.0
-    return max(0.0, online_credits * policy.min_class_hours_per_credit - class_hours)
 
 
 def _check_credit_figure(label: str, value: float) -> None:
@@ -128,6 +158,9 @@ def _check_credit_figure(label: str, value: float) -> None:
         raise InvalidArgument(f"{label} must be a number", reason="BAD_CREDITS")
     if value < 0:
         raise InvalidArgument(f"{label} cannot be negative; got {value:g}", reason="BAD_CREDITS")
+    if value > MAX_TOTAL_CREDITS:  # also keeps value * 10 finite (1e308 * 10 is not)
+        raise InvalidArgument(f"a course has at most {MAX_TOTAL_CREDITS} credits; {label} are {value:g}",
+                              reason="BAD_CREDITS")
     if abs(value * 10 - round(value * 10)) > 1e-6:
         raise InvalidArgument(f"{label} has at most one decimal place; got {value:g}", reason="BAD_CREDITS")
 

@@ -49,6 +49,24 @@ def state_on(state: str, term_start: date, term_end: date, today: date) -> str:
     return state
 
 
+APPROVED_STATES = (PUBLISHED, RUNNING)  # the school admin approved it and its term is not over
+
+
+def check_takes_students(state: str, action: str) -> None:
+    """Only an approved run takes students: joining, roster additions and imports, chapter releases.
+    A draft, pending, rejected, taken-down or ended run is refused, with the state it is in."""
+    if state not in APPROVED_STATES:
+        raise FailedPrecondition(
+            f"the run is {state}; {action} only on a run the school admin approved (published or running)",
+            reason="RUN_NOT_APPROVED",
+        )
+
+
+def has_ended(state: str, term_end: date, today: date) -> bool:
+    """An approved run whose term is over has ended (and is marked so, once)."""
+    return state in APPROVED_STATES and today > term_end
+
+
 # --- terms ---------------------------------------------------------------------------------------
 
 TERM_CODE = re.compile(r"^\d{4}-(spring|autumn|summer|winter)$")
@@ -67,6 +85,8 @@ class Term:
 def _months_later(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
+    if year > date.max.year:  # a term starting in 9999 ends by the calendar's end at the latest
+        return date.max
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
@@ -110,6 +130,15 @@ def check_permissions(perms: Iterable[str]) -> tuple[str, ...]:
             reason="UNKNOWN_PERMISSION",
         )
     return tuple(sorted(chosen))
+
+
+def sees_run_team(user_id: str, role: str, school_id: str | None, leader_id: str, course_school_id: str,
+                  on_this_runs_team: bool) -> bool:
+    """A run's team and classes are seen by the course's school admins, its leader and the teachers on
+    that very run's team: a tutor teacher added to one run sees nothing of the course's other runs."""
+    if role == "school_admin" and school_id == course_school_id:
+        return True
+    return user_id == leader_id or on_this_runs_team
 
 
 def check_release(release_at: datetime | None) -> None:

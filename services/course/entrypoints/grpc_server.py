@@ -8,11 +8,18 @@ from datetime import UTC
 from contracts.course.v1 import course_pb2 as pb
 from contracts.course.v1 import course_pb2_grpc
 from servicekit.auth import require_caller
-from services.course.adapters.orm import Course, RegistryEntry, Run, Term
+from servicekit.errors import InvalidArgument
+from servicekit.spreadsheets import table_file
+from services.course.adapters.orm import Category, Course, PolicyVersion, RegistryEntry, Run, Term
 from services.course.domain import courses as rules
+from services.course.domain import policy as policy_rules
 from services.course.domain.runs import PERMISSIONS
-from services.course.service_layer.courses import CourseHandlers, PlanView
+from services.course.service_layer.categories import CategoryHandlers
+from services.course.service_layer.courses import CourseHandlers
+from services.course.service_layer.plans import PlanView
+from services.course.service_layer.policies import Resolved, version_numbers
 from services.course.service_layer.registry import RegistryHandlers
+from services.course.service_layer.statistics import StatisticsHandlers, Table
 from services.course.service_layer.teams import RosterReport, TeamHandlers
 
 SERVICE = "course.v1.CourseService"
@@ -25,16 +32,23 @@ def _time(field, value) -> None:  # type: ignore[no-untyped-def]
 
 def entry_message(entry: RegistryEntry) -> pb.RegistryEntry:
     message = pb.RegistryEntry(id=entry.id, school_id=entry.school_id, province_code=entry.province_code,
-                               name=entry.name, leader_name=entry.leader_name, status=entry.status,
+                               name=entry.name, leader_id=entry.leader_id, leader_name=entry.leader_name,
+                               status=entry.status,
                                rejection_reason=entry.rejection_reason)
     _time(message.created_at, entry.created_at)
     for change in entry.changes:
-        added = message.changes.add(id=change.id, name=change.name, leader_name=change.leader_name,
+        added = message.changes.add(id=change.id, name=change.name, leader_id=change.leader_id,
+                                    leader_name=change.leader_name,
                                     reason=change.reason, status=change.status,
                                     decision_reason=change.decision_reason)
         _time(added.requested_at, change.requested_at)
         _time(added.decided_at, change.decided_at)
     return message
+
+
+def category_message(category: Category) -> pb.Category:
+    return pb.Category(id=category.id, province_code=category.province_code, name=category.name,
+                       retired=category.retired, position=category.position)
 
 
 def term_message(term: Term) -> pb.Term:
@@ -52,11 +66,46 @@ def course_message(course: Course, figures: dict) -> pb.Course:
         approved_video_minutes=figures["approved_video_minutes"],
         missing_video_minutes=figures["missing_video_minutes"], credit_policy=figures["credit_policy"],
         run_count=figures["run_count"], read_only=course.kind == rules.SPOC_SYNCHRONOUS,
+        class_hours=course.class_hours, missing_class_hours=figures["missing_class_hours"],
     )
     for material in figures["materials"]:
         added = message.materials.add(asset_id=material.asset_id, kind=material.kind, title=material.title)
         _time(added.added_at, material.added_at)
     _time(message.updated_at, course.updated_at)
+    return message
+
+
+def policy_numbers(values: dict, sources: dict | None = None) -> list[pb.PolicyNumber]:
+    numbers = []
+    for name, value in values.items():
+        meaning = policy_rules.NUMBERS[name].meaning if name in policy_rules.NUMBERS else ""
+        if isinstance(value, str):  # a named setting (video_spec)
+            number = pb.PolicyNumber(name=name, text=value, meaning=meaning)
+        else:
+            number = pb.PolicyNumber(name=name, value=value or 0.0, not_counted=value is None, meaning=meaning)
+        source = (sources or {}).get(name)
+        if source is not None:
+            number.layer, number.scope_id, number.version = source.level, source.scope_id, source.version
+            number.effective_from_term = source.effective_from_term
+        numbers.append(number)
+    return numbers
+
+
+def effective_policy_message(resolved: Resolved) -> pb.EffectivePolicy:
+    policy = resolved.policy
+    return pb.EffectivePolicy(
+        school_id=resolved.school_id, province_code=resolved.province_code, term_code=resolved.term_code,
+        resolved_on=resolved.on.isoformat(), numbers=policy_numbers(dict(policy.values), dict(policy.sources)),
+        layers=[pb.PolicyLayerRef(layer=s.level, scope_id=s.scope_id, version=s.version,
+                                  effective_from_term=s.effective_from_term) for s in policy.layers])
+
+
+def policy_version_message(row: PolicyVersion) -> pb.PolicyLayerVersion:
+    message = pb.PolicyLayerVersion(layer=row.level, scope_id=row.scope_id, version=row.version,
+                                    effective_from_term=row.effective_from_term,
+                                    numbers=policy_numbers(version_numbers(row)), note=row.note,
+                                    created_by=row.created_by)
+    _time(message.created_at, row.created_at)
     return message
 
 
@@ -82,18 +131,22 @@ def roster_message(report: RosterReport) -> pb.ClassStudentsReport:
     return pb.ClassStudentsReport(
         added=report.added, already_in_class=report.already_in_class, unknown_numbers=report.unknown_numbers,
         errors=[pb.RowError(line=line, field=f, reason=r) for line, f, r in report.errors],
-        accounts_created=report.accounts_created, imported=report.imported)
+        accounts_created=report.accounts_created, imported=report.imported,
+        credentials_sheet_id=report.credentials_sheet[0], credentials_sheet_key=report.credentials_sheet[1])
 
 
 class CourseServicer(course_pb2_grpc.CourseServiceServicer):
-    def __init__(self, registry: RegistryHandlers, courses: CourseHandlers, teams: TeamHandlers) -> None:
+    def __init__(self, registry: RegistryHandlers, courses: CourseHandlers, teams: TeamHandlers,
+                 categories: CategoryHandlers, statistics: StatisticsHandlers) -> None:
         self.registry = registry
         self.courses = courses
         self.teams = teams
+        self.categories = categories
+        self.statistics = statistics
 
     # registry and terms
     async def CreateRegistryEntry(self, request, context):  # type: ignore[no-untyped-def]
-        return entry_message(await self.registry.create_entry(require_caller(), request.name, request.leader_name))
+        return entry_message(await self.registry.create_entry(require_caller(), request.name, request.leader_id))
 
     async def ImportRegistryEntries(self, request, context):  # type: ignore[no-untyped-def]
         rows, created, problems = await self.registry.import_entries(require_caller(), request.filename,
@@ -117,12 +170,32 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
 
     async def RequestRegistryChange(self, request, context):  # type: ignore[no-untyped-def]
         entry = await self.registry.request_change(require_caller(), request.entry_id, request.name,
-                                                   request.leader_name, request.reason)
+                                                   request.leader_id, request.reason)
         return entry_message(entry)
+
+    # course categories
+    async def ListCategories(self, request, context):  # type: ignore[no-untyped-def]
+        found = await self.categories.list_categories(require_caller(), request.province_code,
+                                                      request.include_retired)
+        return pb.ListCategoriesResponse(categories=[category_message(c) for c in found])
+
+    async def AddCategory(self, request, context):  # type: ignore[no-untyped-def]
+        return category_message(await self.categories.add_category(require_caller(), request.name))
+
+    async def RenameCategory(self, request, context):  # type: ignore[no-untyped-def]
+        return category_message(await self.categories.rename_category(require_caller(), request.id, request.name))
+
+    async def RetireCategory(self, request, context):  # type: ignore[no-untyped-def]
+        return category_message(await self.categories.retire_category(require_caller(), request.id))
 
     async def CreateTerm(self, request, context):  # type: ignore[no-untyped-def]
         term = await self.registry.create_term(require_caller(), request.code, request.name, request.starts_on,
                                                request.ends_on)
+        return term_message(term)
+
+    async def UpdateTerm(self, request, context):  # type: ignore[no-untyped-def]
+        term = await self.courses.update_term(require_caller(), request.code, request.name, request.starts_on,
+                                              request.ends_on)
         return term_message(term)
 
     async def ListTerms(self, request, context):  # type: ignore[no-untyped-def]
@@ -270,12 +343,21 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
         return roster_message(await self.teams.add_students(require_caller(), request.class_id,
                                                             list(request.student_numbers)))
 
+    async def TeachesStudent(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.TeachesStudentResponse(teaches=await self.teams.teaches_student(require_caller(), request.student_id))
+
     async def ImportClassStudents(self, request, context):  # type: ignore[no-untyped-def]
         return roster_message(await self.teams.import_students(require_caller(), request.class_id, request.filename,
                                                                request.content))
 
     async def ReleaseChapter(self, request, context):  # type: ignore[no-untyped-def]
-        when = request.release_at.ToDatetime(tzinfo=UTC) if request.HasField("release_at") else None
+        when = None
+        if request.HasField("release_at"):
+            try:
+                when = request.release_at.ToDatetime(tzinfo=UTC)
+            except (ValueError, OverflowError) as error:
+                raise InvalidArgument("release_at is out of range: give a time between 0001 and 9999 (UTC)",
+                                      reason="OUT_OF_RANGE") from error
         await self.teams.release_chapter(require_caller(), request.class_id, request.chapter_id, when)
         course_class = await self.teams.class_run(request.class_id)
         return await self._class(request.class_id, course_class)
@@ -287,3 +369,47 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     async def GetSchoolUsage(self, request, context):  # type: ignore[no-untyped-def]
         classes, students = await self.courses.school_usage(require_caller(), request.run_id, request.school_id)
         return pb.SchoolUsage(classes=classes, students=students)
+
+    # statistics (read-only) and the school's yearly report
+    @staticmethod
+    def _table(table: Table) -> pb.ReportTable:
+        return pb.ReportTable(report=table.report, columns=table.columns, headers=table.headers,
+                              rows=[pb.ReportRow(cells=row) for row in table.rows],
+                              next_page_token=table.next_page_token, total=table.total, notes=table.notes)
+
+    async def GetReport(self, request, context):  # type: ignore[no-untyped-def]
+        return self._table(await self.statistics.report(require_caller(), request.report, dict(request.filters),
+                                                        request.page_size, request.page_token))
+
+    async def ExportReport(self, request, context):  # type: ignore[no-untyped-def]
+        table = await self.statistics.export(require_caller(), request.report, dict(request.filters))
+        filename, content_type, content = table_file(f"{table.report}", table.headers, table.rows,
+                                                     request.format or "xlsx")
+        return pb.File(filename=filename, content_type=content_type, content=content)
+
+    async def PublishSchoolReport(self, request, context):  # type: ignore[no-untyped-def]
+        report = await self.statistics.publish_school_report(require_caller(), request.school_year)
+        message = pb.SchoolReportPublication(school_id=report.school_id, school_year=str(report.school_year),
+                                             published_by=report.published_by)
+        _time(message.published_at, report.published_at)
+        return message
+
+    # policies
+    async def GetEffectivePolicy(self, request, context):  # type: ignore[no-untyped-def]
+        return effective_policy_message(
+            await self.courses.policies.effective(require_caller(), request.school_id, request.term_code))
+
+    async def GetPolicyLayer(self, request, context):  # type: ignore[no-untyped-def]
+        rows, in_force = await self.courses.policies.layer(require_caller(), request.layer, request.scope_id)
+        return pb.PolicyLayer(layer=request.layer, scope_id=request.scope_id, version_in_force=in_force,
+                              versions=[policy_version_message(r) for r in rows])
+
+    async def PutPolicyLayer(self, request, context):  # type: ignore[no-untyped-def]
+        values: dict[str, policy_rules.Value] = {}
+        for number in request.numbers:
+            if number.name in values:
+                raise InvalidArgument(f"{number.name} is given twice", reason="BAD_POLICY_NUMBER")
+            values[number.name] = number.text or (None if number.not_counted else number.value)
+        row = await self.courses.policies.put_layer(require_caller(), request.layer, request.scope_id, values,
+                                                    request.effective_from_term, request.note)
+        return policy_version_message(row)

@@ -1,10 +1,9 @@
-"""Parent courses, their materials and teaching plans, runs, and SPOC→MOOC applications."""
+"""Parent courses, their materials, and SPOC→MOOC applications; with their plans (plans.py) and runs (runs.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
@@ -19,8 +18,11 @@ from servicekit.db import Database, new_id
 from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
+from servicekit.pinyin import matches_any as pinyin_matches
 from servicekit.reviews import ScopeType, request_review
+from servicekit.search import contains
 from services.course.adapters.orm import (
+    Category,
     ClassStudent,
     Course,
     CourseClass,
@@ -30,28 +32,24 @@ from services.course.adapters.orm import (
     RegistryEntry,
     Run,
     RunMember,
-    Term,
     outbox,
 )
 from services.course.domain import courses as rules
-from services.course.domain import plan as plan_rules
+from services.course.domain import policy as policy_rules
 from services.course.domain import runs as run_rules
+from services.course.service_layer.plans import PlanHandlers
+from services.course.service_layer.policies import PolicyHandlers
+from services.course.service_layer.runs import KIND_COURSE_RUN, OWNER, RunHandlers
 
-OWNER = "course"
-KIND_COURSE_RUN = "course_run"
 KIND_MOOC_APPLICATION = "mooc_application"
+
+
+async def _no_school_lookup(school_id: str) -> str:
+    raise NotFound("no such school")
+
 
 # Asks the media service, on the caller's behalf, whether an asset may be referenced.
 Referenceability = Callable[[str], Awaitable[media_pb2.Referenceability]]
-
-
-@dataclass(frozen=True)
-class PlanView:
-    course_id: str
-    run_id: str
-    nodes: list[tuple[PlanNode, int]]  # node, depth
-    chapter_minutes: dict[str, float]
-    total_minutes: float
 
 
 async def announce_course(session: AsyncSession, course: Course) -> None:
@@ -61,12 +59,24 @@ async def announce_course(session: AsyncSession, course: Course) -> None:
         leader_name=course.leader_name, online_credits=course.online_credits, total_credits=course.total_credits))
 
 
-class CourseHandlers:
+async def listed_categories(session: AsyncSession, province_code: str) -> list[str]:
+    """The categories a course of the province may pick (not retired), in the list's order: the seeds' seven
+    while the province's center has not touched its list."""
+    rows = list(await session.scalars(
+        select(Category).where(Category.province_code == province_code).order_by(Category.position)))
+    if not rows:
+        return list(rules.SEED_CATEGORIES)
+    return [row.name for row in rows if not row.retired]
+
+
+class CourseHandlers(PlanHandlers, RunHandlers):
     def __init__(self, db: Database, referenceability: Referenceability,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, policies: PolicyHandlers | None = None) -> None:
         self.db = db
         self.referenceability = referenceability
         self.clock = clock
+        # The policy in force for a school (credits); resolving needs no other service.
+        self.policies = policies or PolicyHandlers(db, _no_school_lookup, clock)
 
     # ---- who may do what ---------------------------------------------------------------
 
@@ -88,6 +98,14 @@ class CourseHandlers:
                 Run.course_id == course.id, RunMember.user_id == caller.user_id)):
             return
         raise NotFound("no such course")
+
+    @staticmethod
+    async def _see_run(session: AsyncSession, caller: Caller, course: Course, run: Run) -> None:
+        """One run: the course's school admins, its leader, and the teachers on that run's team."""
+        member = await session.get(RunMember, (run.id, caller.user_id)) is not None
+        if not run_rules.sees_run_team(caller.user_id, caller.role, caller.school_id, course.leader_id,
+                                       course.school_id, member):
+            raise NotFound("no such run")
 
     async def _edit(self, session: AsyncSession, caller: Caller, course: Course) -> None:
         """The parent course is the leader's to edit."""
@@ -113,6 +131,7 @@ class CourseHandlers:
             raise InvalidArgument(f"kind is one of {', '.join(rules.COURSE_KINDS)}")
         name, category = rules.check_course_fields(request.name, request.category)
         async with self.db.transaction() as session:
+            rules.check_listed_category(category, await listed_categories(session, caller.province_code or ""))
             course = Course(
                 id=new_id(), school_id=caller.school_id or "", province_code=caller.province_code or "",
                 kind=request.kind, name=name, category=category, leader_id=caller.user_id, leader_name=caller.name,
@@ -126,7 +145,8 @@ class CourseHandlers:
                         "a MOOC needs an approved entry of your school's MOOC registry (registry_entry_id)",
                         reason="NOT_IN_REGISTRY",
                     )
-                rules.check_registry_match(name, caller.name, entry.id, entry.name, entry.leader_name)
+                rules.check_registry_match(name, caller.user_id, caller.name, entry.id, entry.name, entry.leader_id,
+                                           entry.leader_name)
                 course.registry_entry_id = entry.id
             session.add(course)
             if request.kind in (rules.SPOC_SYNCHRONOUS, rules.SPOC_ASYNCHRONOUS):
@@ -150,6 +170,7 @@ class CourseHandlers:
         course.source_run_id = run.id
         course.overview_json = run.overview_json
         course.online_credits, course.total_credits = run.online_credits, run.total_credits
+        course.class_hours = run.class_hours
         await self._copy_content(session, source.id, run.id, course.id, "")  # its own from now on
 
     async def get_course(self, caller: Caller, course_id: str) -> tuple[Course, dict]:
@@ -158,17 +179,25 @@ class CourseHandlers:
             await self._see(session, caller, course)
             return course, await self._figures(session, course)
 
-    async def _figures(self, session: AsyncSession, course: Course) -> dict:
+    async def _figures(self, session: AsyncSession, course: Course,
+                       policies: dict[str, policy_rules.EffectivePolicy] | None = None) -> dict:
+        """Minutes, what the online credits still need under the school's policy in force today, materials, runs.
+        `policies` keeps each school's resolved policy across the courses of one listing."""
         owner_course, owner_run = await self._plan_owner(session, course)
         minutes = await self._approved_minutes(session, owner_course, owner_run)
-        policy = rules.credit_policy_for_province(course.province_code)
+        policies = {} if policies is None else policies
+        if course.school_id not in policies:
+            policies[course.school_id] = (
+                await self.policies.resolve(session, course.school_id, course.province_code)).policy
+        policy = policies[course.school_id]
         materials = list(await session.scalars(
             select(Material).where(Material.course_id == course.id, Material.run_id == "").order_by(Material.added_at)))
         runs = await session.scalar(select(func.count()).select_from(Run).where(Run.course_id == course.id)) or 0
         return {
             "approved_video_minutes": minutes,
-            "missing_video_minutes": rules.missing_video_minutes(policy, course.online_credits, minutes),
-            "credit_policy": policy.name,
+            "missing_video_minutes": policy_rules.missing_video_minutes(policy, course.online_credits, minutes),
+            "missing_class_hours": policy_rules.missing_class_hours(policy, course.online_credits, course.class_hours),
+            "credit_policy": policy.sources["minutes_per_credit"].describe(),
             "materials": materials,
             "run_count": runs,
         }
@@ -182,12 +211,17 @@ class CourseHandlers:
         return course.id, ""
 
     @staticmethod
-    async def _approved_minutes(session: AsyncSession, course_id: str, run_id: str) -> float:
+    async def _approved_video_minutes(session: AsyncSession, course_id: str, run_id: str) -> list[float]:
+        """The length of each approved video the plan uses (a video used twice counts once)."""
         rows = (await session.execute(
             select(PlanNode.resource_id, PlanNode.resource_minutes).where(
                 PlanNode.course_id == course_id, PlanNode.run_id == run_id, PlanNode.resource_usable.is_(True),
                 PlanNode.resource_kind == "course_video"))).all()
-        return round(sum(dict(rows).values()), 2)
+        return list(dict(rows).values())
+
+    @classmethod
+    async def _approved_minutes(cls, session: AsyncSession, course_id: str, run_id: str) -> float:
+        return round(sum(await cls._approved_video_minutes(session, course_id, run_id)), 2)
 
     async def update_course(self, caller: Caller, request: course_pb2.UpdateCourseRequest) -> tuple[Course, dict]:
         async with self.db.transaction() as session:
@@ -196,14 +230,19 @@ class CourseHandlers:
             if request.name or request.category:
                 if request.name and request.name.strip() != course.name and course.kind == rules.MOOC:
                     raise FailedPrecondition("a MOOC's name follows its registry entry; file a change request there")
-                course.name, course.category = rules.check_course_fields(
+                name, category = rules.check_course_fields(
                     request.name or course.name, request.category or course.category)
+                if category != course.category:  # a course keeps a category the center retired since
+                    rules.check_listed_category(category, await listed_categories(session, course.province_code))
+                course.name, course.category = name, category
             if request.cover_asset_id:
                 await self._usable_asset(request.cover_asset_id, course)
                 course.cover_asset_id = request.cover_asset_id
             if request.set_credits:
                 rules.check_online_credits(request.online_credits, request.total_credits)
                 course.online_credits, course.total_credits = request.online_credits, request.total_credits
+            if request.set_class_hours:
+                course.class_hours = policy_rules.check_class_hours(request.class_hours)
             if request.overview:
                 course.overview_json = json.dumps(
                     rules.updated_overview(json.loads(course.overview_json), dict(request.overview)),
@@ -215,41 +254,42 @@ class CourseHandlers:
     async def _usable_asset(self, asset_id: str, course: Course) -> media_pb2.Referenceability:
         """Only ready assets the school approved, of the course's own school, are referenced."""
         reference = await self.referenceability(asset_id)
-        if reference.school_id != course.school_id:
-            raise NotFound("no such asset in your school's media")
-        if not reference.referenceable:
-            raise FailedPrecondition(f"the asset cannot be referenced yet: {reference.reason}",
-                                     reason="ASSET_NOT_REFERENCEABLE")
+        rules.check_usable_file(course.school_id, reference.school_id, reference.referenceable, reference.reason)
         return reference
 
     async def list_courses(self, caller: Caller, kind: str, query: str, page_size: int, page_token: str):  # type: ignore[no-untyped-def]
         statement = select(Course)
         if caller.role == "school_admin":
             statement = statement.where(Course.school_id == caller.school_id)
+        elif caller.role == "center_admin":  # the provincial center: its province's courses
+            statement = statement.where(Course.province_code == caller.province_code)
         elif caller.role == "teacher":  # led, or taught on a run's team (tutor teachers too)
             teaching = select(Run.course_id).join(RunMember, RunMember.run_id == Run.id).where(
                 RunMember.user_id == caller.user_id)
             statement = statement.where(or_(Course.leader_id == caller.user_id, Course.id.in_(teaching)))
         else:
-            raise PermissionDenied("teachers and school admins list courses")
+            raise PermissionDenied("teachers, school admins and the provincial center list courses")
         if kind:
             statement = statement.where(Course.kind == kind)
         if query:
-            statement = statement.where(Course.name.like(f"%{query.strip()}%"))
+            statement = statement.where(or_(contains(Course.name, query.strip()),
+                                            *pinyin_matches(Course.name_pinyin, query)))  # "sjjg": 数据结构
         async with self.db.transaction() as session:
             courses, token, total = await fetch_page(
                 session, statement.order_by(Course.updated_at.desc()), page_size, page_token)
-            summaries = [await self._usage(session, course) for course in courses]
+            policies: dict[str, policy_rules.EffectivePolicy] = {}
+            summaries = [await self._usage(session, course, policies) for course in courses]
         return summaries, token, total
 
-    async def _usage(self, session: AsyncSession, course: Course) -> tuple[Course, dict]:
+    async def _usage(self, session: AsyncSession, course: Course,
+                     policies: dict[str, policy_rules.EffectivePolicy] | None = None) -> tuple[Course, dict]:
         runs = list(await session.scalars(select(Run).where(Run.course_id == course.id).order_by(Run.number)))
         run_ids = [r.id for r in runs]
         classes = await session.scalar(select(func.count()).select_from(CourseClass).where(
             CourseClass.run_id.in_(run_ids))) or 0
         students = await session.scalar(select(func.count(func.distinct(ClassStudent.user_id))).join(
             CourseClass, CourseClass.id == ClassStudent.class_id).where(CourseClass.run_id.in_(run_ids))) or 0
-        figures = await self._figures(session, course)
+        figures = await self._figures(session, course, policies)
         added = [(m.asset_id, m.added_at) for m in figures["materials"]]
         added += [(n.id, n.added_at) for n in await session.scalars(
             select(PlanNode).where(PlanNode.course_id == course.id, PlanNode.run_id == "",
@@ -271,9 +311,7 @@ class CourseHandlers:
         async with self.db.transaction() as session:
             course = await self._course(session, course_id)
             await self._edit(session, caller, course)
-        reference = await self.referenceability(asset_id)
-        if reference.school_id != course.school_id:
-            raise NotFound("no such asset in your school's media")
+        reference = await self._usable_asset(asset_id, course)  # the same gate as plan units and the cover
         async with self.db.transaction() as session:
             if await session.scalar(select(Material.id).where(
                     Material.course_id == course_id, Material.run_id == "", Material.asset_id == asset_id)):
@@ -293,287 +331,6 @@ class CourseHandlers:
             if not removed.rowcount:
                 raise NotFound("the asset is not one of the course's materials")
             return course, await self._figures(session, course)
-
-    # ---- teaching plans -----------------------------------------------------------------
-
-    async def _plan_scope(self, session: AsyncSession, caller: Caller, course_id: str, run_id: str,
-                          editing: bool) -> tuple[Course, str, str]:
-        """(course, plan's course id, plan's run id) after checking the caller may read or edit it."""
-        course = await self._course(session, course_id)
-        if run_id:
-            run = await session.get(Run, run_id)
-            if run is None or run.course_id != course.id:
-                raise NotFound("no such run of this course")
-            if editing or not await self._is_open_mooc_run(session, course, run):
-                await self._see(session, caller, course)
-            if editing:
-                rules.check_editable(course.kind)
-                await self._permitted(session, caller, course, run.id, "edit_content")
-            return course, course.id, run.id
-        if editing:
-            await self._edit(session, caller, course)
-        else:
-            await self._see(session, caller, course)
-        owner_course, owner_run = await self._plan_owner(session, course)
-        return course, owner_course, owner_run
-
-    @staticmethod
-    async def _nodes(session: AsyncSession, course_id: str, run_id: str) -> list[PlanNode]:
-        return list(await session.scalars(
-            select(PlanNode).where(PlanNode.course_id == course_id, PlanNode.run_id == run_id)))
-
-    @staticmethod
-    def _domain(nodes: list[PlanNode]) -> list[plan_rules.PlanNode]:
-        return [plan_rules.PlanNode(n.id, n.parent_id, n.kind, n.title, n.position, n.resource_id) for n in nodes]
-
-    async def get_plan(self, caller: Caller, course_id: str, run_id: str) -> PlanView:
-        async with self.db.transaction() as session:
-            _, owner_course, owner_run = await self._plan_scope(session, caller, course_id, run_id, editing=False)
-            return self._view(course_id, run_id, await self._nodes(session, owner_course, owner_run))
-
-    def _view(self, course_id: str, run_id: str, rows: list[PlanNode]) -> PlanView:
-        nodes = self._domain(rows)
-        by_id = {n.id: n for n in rows}
-        minutes = {n.resource_id: n.resource_minutes for n in rows
-                   if n.resource_id and n.resource_usable and n.resource_kind == "course_video"}
-        chapter_minutes, total = plan_rules.video_minutes(nodes, minutes)
-        depth: dict[str, int] = {}
-        ordered = []
-        for node in plan_rules.ordered(nodes):
-            depth[node.id] = 1 if node.parent_id is None else depth[node.parent_id] + 1
-            ordered.append((by_id[node.id], depth[node.id]))
-        return PlanView(course_id, run_id, ordered, chapter_minutes, total)
-
-    async def _resource(self, course_id: str, resource_id: str) -> media_pb2.Referenceability | None:
-        if not resource_id:
-            return None
-        async with self.db.transaction() as session:
-            course = await self._course(session, course_id)
-        return await self._usable_asset(resource_id, course)
-
-    async def add_plan_node(self, caller: Caller, request: course_pb2.AddPlanNodeRequest) -> PlanView:
-        reference = await self._resource(request.course_id, request.resource_id)
-        async with self.db.transaction() as session:
-            _, owner_course, owner_run = await self._plan_scope(
-                session, caller, request.course_id, request.run_id, editing=True)
-            rows = await self._nodes(session, owner_course, owner_run)
-            nodes = self._domain(rows)
-            parent_id = request.parent_id or None
-            plan_rules.check_new_node(nodes, parent_id, request.kind, request.title)
-            if request.kind == "unit" and reference is None:
-                raise InvalidArgument("a unit references one resource (resource_id)")
-            if request.kind != "unit" and reference is not None:
-                raise InvalidArgument("only units reference a resource")
-            node = PlanNode(id=new_id(), course_id=owner_course, run_id=owner_run, parent_id=parent_id,
-                            kind=request.kind, title=request.title.strip(),
-                            position=plan_rules.next_position(nodes, parent_id), added_at=self.clock())
-            self._point(node, reference)
-            session.add(node)
-            await self._touch(session, request.course_id)
-            return self._view(request.course_id, request.run_id, [*rows, node])
-
-    @staticmethod
-    def _point(node: PlanNode, reference: media_pb2.Referenceability | None) -> None:
-        if reference is None:
-            return
-        node.resource_id = reference.asset_id
-        node.resource_kind = reference.kind
-        node.resource_minutes = round(reference.duration_seconds / 60, 2)
-        node.resource_usable = reference.referenceable
-
-    async def _touch(self, session: AsyncSession, course_id: str) -> None:
-        course = await session.get(Course, course_id)
-        if course is not None:
-            course.updated_at = self.clock()
-
-    async def update_plan_node(self, caller: Caller, request: course_pb2.UpdatePlanNodeRequest) -> PlanView:
-        reference = await self._resource(request.course_id, request.resource_id)
-        async with self.db.transaction() as session:
-            _, owner_course, owner_run = await self._plan_scope(
-                session, caller, request.course_id, request.run_id, editing=True)
-            rows = await self._nodes(session, owner_course, owner_run)
-            node = next((n for n in rows if n.id == request.node_id), None)
-            if node is None:
-                raise NotFound("no such plan node")
-            if request.title:
-                title = request.title.strip()
-                if not title or len(title) > 100:
-                    raise InvalidArgument("a title has 1 to 100 characters")
-                node.title = title
-            if reference is not None:
-                if node.kind != "unit":
-                    raise InvalidArgument("only units reference a resource")
-                self._point(node, reference)
-                node.added_at = self.clock()  # a replaced resource counts as renewed
-            await self._touch(session, request.course_id)
-            return self._view(request.course_id, request.run_id, rows)
-
-    async def move_plan_node(self, caller: Caller, request: course_pb2.MovePlanNodeRequest) -> PlanView:
-        async with self.db.transaction() as session:
-            _, owner_course, owner_run = await self._plan_scope(
-                session, caller, request.course_id, request.run_id, editing=True)
-            rows = await self._nodes(session, owner_course, owner_run)
-            by_id = {n.id: n for n in rows}
-            node = by_id.get(request.node_id)
-            if node is None:
-                raise NotFound("no such plan node")
-            if request.new_parent_id:
-                plan_rules.check_parent_unchanged(self._domain([node])[0], request.new_parent_id)
-            if request.direction not in ("up", "down"):
-                raise InvalidArgument("direction is up or down")
-            for node_id, position in plan_rules.moved(self._domain(rows), node.id, request.direction):
-                by_id[node_id].position = position
-            await self._touch(session, request.course_id)
-            return self._view(request.course_id, request.run_id, rows)
-
-    async def delete_plan_node(self, caller: Caller, request: course_pb2.DeletePlanNodeRequest) -> PlanView:
-        async with self.db.transaction() as session:
-            _, owner_course, owner_run = await self._plan_scope(
-                session, caller, request.course_id, request.run_id, editing=True)
-            rows = await self._nodes(session, owner_course, owner_run)
-            if request.node_id not in {n.id for n in rows}:
-                raise NotFound("no such plan node")
-            doomed = set(plan_rules.check_delete(self._domain(rows), request.node_id, request.recursive))
-            await session.execute(delete(PlanNode).where(PlanNode.id.in_(doomed)))
-            await self._touch(session, request.course_id)
-            return self._view(request.course_id, request.run_id, [n for n in rows if n.id not in doomed])
-
-    # ---- runs -----------------------------------------------------------------------------
-
-    async def _is_open_mooc_run(self, session: AsyncSession, course: Course, run: Run) -> bool:
-        """A MOOC's published or running run is open to every school: anyone signed in reads its plan."""
-        state = self._state(run, await self._term(session, run))
-        return course.kind == rules.MOOC and state in (run_rules.PUBLISHED, run_rules.RUNNING)
-
-    @staticmethod
-    async def _term(session: AsyncSession, run: Run | None) -> Term | None:
-        if run is None:
-            return None
-        course = await session.get(Course, run.course_id)
-        return await session.get(Term, (course.province_code if course else "", run.term_code))
-
-    def _state(self, run: Run, term: Term | None) -> str:
-        if term is None:
-            return run.state
-        return run_rules.state_on(run.state, term.starts_on, term.ends_on, self.clock().date())
-
-    async def _known_term(self, session: AsyncSession, course: Course, code: str) -> Term:
-        term = await session.get(Term, (course.province_code, code))
-        if term is None:
-            raise InvalidArgument(f"{code} is not in the provincial center's term calendar")
-        return term
-
-    async def open_run(self, caller: Caller, course_id: str, term_code: str) -> tuple[Run, str]:
-        async with self.db.transaction() as session:
-            course = await self._course(session, course_id)
-            await self._see(session, caller, course)
-            if caller.user_id != course.leader_id:
-                raise PermissionDenied("the course leader opens runs")
-            await self._known_term(session, course, term_code)
-            previous = await session.scalar(select(Run).where(Run.course_id == course.id).order_by(Run.number.desc()))
-            run = Run(id=new_id(), course_id=course.id, school_id=course.school_id,
-                      number=(previous.number + 1) if previous else 1, term_code=term_code,
-                      state=run_rules.DRAFT, created_at=self.clock(), updated_at=self.clock())
-            if previous is not None:  # a re-run copies the previous run
-                run.name, run.overview_json = previous.name, previous.overview_json
-                run.online_credits, run.total_credits = previous.online_credits, previous.total_credits
-                run.copied_from_run_id = previous.id
-                source_course, source_run = course.id, previous.id
-            else:  # the first run copies the parent
-                run.name, run.overview_json = course.name, course.overview_json
-                run.online_credits, run.total_credits = course.online_credits, course.total_credits
-                source_course, source_run = await self._plan_owner(session, course)
-            session.add(run)
-            await session.flush()
-            await self._copy_content(session, source_course, source_run, course.id, run.id)
-            public = CourseClass(run_id=run.id, name=run_rules.PUBLIC_CLASS_NAME, is_public=True,
-                                 school_id=course.school_id, created_by=caller.user_id)
-            session.add(public)
-            await session.flush()
-            return run, public.id
-
-    async def _copy_content(self, session: AsyncSession, from_course: str, from_run: str, to_course: str,
-                            to_run: str) -> None:
-        """Copies the plan and materials: new nodes, the same media references."""
-        mapping: dict[str, str] = {}
-        for node in plan_rules.ordered(self._domain(await self._nodes(session, from_course, from_run))):
-            mapping[node.id] = new_id()
-        for original in await self._nodes(session, from_course, from_run):
-            session.add(PlanNode(
-                id=mapping[original.id], course_id=to_course, run_id=to_run,
-                parent_id=mapping[original.parent_id] if original.parent_id else None, kind=original.kind,
-                title=original.title, position=original.position, resource_id=original.resource_id,
-                resource_kind=original.resource_kind, resource_minutes=original.resource_minutes,
-                resource_usable=original.resource_usable, added_at=original.added_at))
-        for material in await session.scalars(
-                select(Material).where(Material.course_id == from_course, Material.run_id == from_run)):
-            session.add(Material(course_id=to_course, run_id=to_run, asset_id=material.asset_id,
-                                 kind=material.kind, title=material.title, added_at=material.added_at))
-
-    async def get_run(self, caller: Caller, run_id: str) -> tuple[Run, Course, str, str]:
-        async with self.db.transaction() as session:
-            run = await session.get(Run, run_id)
-            if run is None:
-                raise NotFound("no such run")
-            course = await self._course(session, run.course_id)
-            await self._see(session, caller, course)
-            public = await session.scalar(select(CourseClass.id).where(
-                CourseClass.run_id == run.id, CourseClass.is_public.is_(True)))
-            return run, course, self._state(run, await self._term(session, run)), public or ""
-
-    async def list_runs(self, caller: Caller, course_id: str) -> list[tuple[Run, Course, str, str]]:
-        async with self.db.transaction() as session:
-            course = await self._course(session, course_id)
-            await self._see(session, caller, course)
-            runs = list(await session.scalars(select(Run).where(Run.course_id == course_id).order_by(Run.number)))
-        return [await self.get_run(caller, run.id) for run in runs]
-
-    async def publish_run(self, caller: Caller, run_id: str, term_code: str) -> None:
-        """Publishing asks for the term and goes to the school admin for review."""
-        async with self.db.transaction() as session:
-            run = await session.get(Run, run_id)
-            if run is None:
-                raise NotFound("no such run")
-            course = await self._course(session, run.course_id)
-            await self._see(session, caller, course)
-            if caller.user_id != course.leader_id:
-                raise PermissionDenied("the course leader publishes runs")
-            if not term_code:
-                raise InvalidArgument("publishing asks for the term (term_code)")
-            term = await self._known_term(session, course, term_code)
-            if term.ends_on < self.clock().date():
-                raise FailedPrecondition(f"the term {term_code} is over")
-            run_rules.check_transition(run.state, run_rules.PENDING_REVIEW)
-            run.term_code, run.state, run.reason = term_code, run_rules.PENDING_REVIEW, ""
-            await request_review(
-                session, outbox, owner=OWNER, kind=KIND_COURSE_RUN, subject_id=run.id,
-                scope_type=ScopeType.SCHOOL, scope_id=course.school_id,
-                title=f"子课发布 run review: {course.name} 第{run.number}期 ({term_code})",
-                snapshot={"course": course.name, "kind": course.kind, "leader": course.leader_name,
-                          "run": run.number, "term": term_code, "term_name": term.name},
-                requested_by=caller.user_id,
-            )
-
-    async def take_down_run(self, caller: Caller, run_id: str, reason: str) -> None:
-        async with self.db.transaction() as session:
-            run = await session.get(Run, run_id)
-            course = await self._course(session, run.course_id) if run else None
-            if run is None or course is None or caller.school_id != course.school_id:
-                raise NotFound("no such run")
-            caller.require_school_admin_of(course.school_id)
-            if not reason.strip():
-                raise InvalidArgument("taking a run down needs a reason")
-            state = self._state(run, await self._term(session, run))
-            run_rules.check_transition(state, run_rules.TAKEN_DOWN)
-            run.state, run.reason = run_rules.TAKEN_DOWN, reason.strip()
-            await self._announce(session, run, course, "course.run.taken_down")
-
-    async def _announce(self, session: AsyncSession, run: Run, course: Course, subject: str) -> None:
-        await emit(session, outbox, subject, course_pb2.RunChanged(
-            run=course_pb2.Run(id=run.id, course_id=course.id, number=run.number, term_code=run.term_code,
-                               state=run.state, reason=run.reason, school_id=course.school_id,
-                               course_name=course.name, course_kind=course.kind),
-            leader_name=course.leader_name))
 
     # ---- SPOC -> MOOC ----------------------------------------------------------------------
 
@@ -605,8 +362,12 @@ class CourseHandlers:
             return application
 
     async def list_mooc_applications(self, caller: Caller, status: str, page_size: int, page_token: str):  # type: ignore[no-untyped-def]
-        caller.require_role("school_admin")
-        statement = select(MoocApplication).where(MoocApplication.school_id == caller.school_id)
+        caller.require_role("school_admin", "center_admin")
+        if caller.role == "school_admin":
+            statement = select(MoocApplication).where(MoocApplication.school_id == caller.school_id)
+        else:  # the provincial center: its province's applications
+            statement = select(MoocApplication).join(Course, Course.id == MoocApplication.course_id).where(
+                Course.province_code == caller.province_code)
         if status:
             statement = statement.where(MoocApplication.status == status)
         async with self.db.transaction() as session:
@@ -640,17 +401,35 @@ class CourseHandlers:
             course = await session.get(Course, application.course_id)
             if approved and course is not None:
                 entry = RegistryEntry(school_id=course.school_id, province_code=course.province_code,
-                                      name=course.name, leader_name=course.leader_name, status="approved",
+                                      name=course.name, leader_id=course.leader_id,
+                                      leader_name=course.leader_name, status="approved",
                                       created_by=decided.decided_by, created_at=self.clock())
                 session.add(entry)
                 await session.flush()
                 course.kind, course.registry_entry_id = rules.MOOC, entry.id
 
     async def asset_changed(self, session: AsyncSession, changed: media_pb2.ReferenceabilityChanged) -> None:
-        """Keeps the plans' minutes honest when media approves, rejects or deletes an asset."""
+        """Follows media's word on a file. A file that can no longer be used (its owner or the school deleted
+        it) disappears from every course that used it: materials, plan units (the unit stays, without its file,
+        for the team to point at another one) and covers, in parents, runs and SPOC copies alike."""
         reference = changed.referenceability
+        if reference.referenceable:
+            for node in await session.scalars(select(PlanNode).where(PlanNode.resource_id == reference.asset_id)):
+                node.resource_usable = True
+            return
+        touched: set[str] = set()
         for node in await session.scalars(select(PlanNode).where(PlanNode.resource_id == reference.asset_id)):
-            node.resource_usable = reference.referenceable
+            node.resource_id, node.resource_kind, node.resource_minutes = None, "", 0.0
+            node.resource_usable = False
+            touched.add(node.course_id)
+        for material in await session.scalars(select(Material).where(Material.asset_id == reference.asset_id)):
+            await session.delete(material)
+            touched.add(material.course_id)
+        for course in await session.scalars(select(Course).where(Course.cover_asset_id == reference.asset_id)):
+            course.cover_asset_id = ""
+            touched.add(course.id)
+        for course_id in touched:
+            await self._touch(session, course_id)
 
     async def school_usage(self, caller: Caller, run_id: str, school_id: str) -> tuple[int, int]:
         """A school's classes and students on a run: for that school's users and the course's team."""

@@ -30,7 +30,7 @@ class IdentityClient:
     """The identity service, called on the caller's behalf."""
 
     find_teachers: Callable[[str], Awaitable[identity_pb2.FindTeachersResponse]]
-    resolve_students: Callable[[str, list[str]], Awaitable[identity_pb2.ResolveStudentsResponse]]
+    resolve_students: Callable[[str, list[str], str], Awaitable[identity_pb2.ResolveStudentsResponse]]
     import_students: Callable[[str, str, bytes], Awaitable[identity_pb2.ImportReport]]
 
 
@@ -42,23 +42,27 @@ class RosterReport:
     errors: list[tuple[int, str, str]]
     accounts_created: int
     imported: bool
+    credentials_sheet: tuple[str, str] = ("", "")  # (id, key) of the created accounts' one-time passwords
 
 
 class TeamHandlers:
     def __init__(self, db: Database, courses: CourseHandlers, identity: IdentityClient,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 adopted: Callable[[str, str], Awaitable[bool]], clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.courses = courses
         self.identity = identity
+        self.adopted = adopted  # (run_id, school_id): did the school adopt the caller's run (sharing service)
         self.clock = clock
 
     async def _run_and_course(self, session: AsyncSession, caller: Caller, run_id: str) -> tuple[Run, Course]:
+        """A run's team and classes: its school's admins, the leader, and the teachers on this run's team
+        (a tutor of run 2 does not see run 1's)."""
         run = await session.get(Run, run_id)
         if run is None:
             raise NotFound("no such run")
         course = await session.get(Course, run.course_id)
         assert course is not None
-        await self.courses._see(session, caller, course)
+        await self.courses._see_run(session, caller, course, run)
         return run, course
 
     # ---- the team -------------------------------------------------------------------------
@@ -117,13 +121,18 @@ class TeamHandlers:
         async with self.db.transaction() as session:
             run, course = await self._run_and_course(session, caller, run_id)
             await self.courses._permitted(session, caller, course, run.id, "manage_classes")
-            if run.state in (run_rules.ENDED, run_rules.TAKEN_DOWN):
-                raise FailedPrecondition(f"the run is {run.state}")
+            state = self.courses._state(run, await self.courses._term(session, run))
+            if state in (run_rules.ENDED, run_rules.TAKEN_DOWN):
+                raise FailedPrecondition(f"the run is {state}")
+            if school_id and school_id != caller.school_id and caller.user_id != course.leader_id:
+                raise PermissionDenied("only the course leader makes classes for another school's students")
+        if school_id and school_id != caller.school_id and not await self.adopted(run.id, school_id):
+            raise PermissionDenied("a class for another school's students goes only on a run that school "
+                                   "adopted (its adoption accepted by you)", reason="NOT_ADOPTED")
+        async with self.db.transaction() as session:
             if await session.scalar(select(CourseClass.id).where(CourseClass.run_id == run.id,
                                                                  CourseClass.name == name)):
                 raise InvalidArgument(f"the run already has a class named {name}")
-            if school_id and school_id != caller.school_id and caller.user_id != course.leader_id:
-                raise PermissionDenied("only the course leader makes classes for another school's students")
             course_class = CourseClass(run_id=run.id, name=name, is_public=False,
                                        school_id=school_id or caller.school_id or "", created_by=caller.user_id,
                                        created_at=self.clock())
@@ -161,26 +170,48 @@ class TeamHandlers:
             raise PermissionDenied("a class is managed by the teacher who made it (and the course leader)")
         return course_class, run
 
+    async def _taking_students(self, session: AsyncSession, run: Run, action: str) -> None:
+        """Students come only to an approved run whose term is not over."""
+        run_rules.check_takes_students(self.courses._state(run, await self.courses._term(session, run)), action)
+
     async def add_students(self, caller: Caller, class_id: str, numbers: list[str]) -> RosterReport:
         async with self.db.transaction() as session:
-            course_class, _ = await self._managed_class(session, caller, class_id)
+            course_class, run = await self._managed_class(session, caller, class_id)
+            await self._taking_students(session, run, "students are added")
         school = course_class.school_id or caller.school_id or ""
-        resolved = await self.identity.resolve_students(school, numbers)
+        resolved = await self.identity.resolve_students(school, numbers, course_class.run_id)
         added, present = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students])
         return RosterReport(added, present, list(resolved.unknown_numbers), [], 0, True)
 
     async def import_students(self, caller: Caller, class_id: str, filename: str, content: bytes) -> RosterReport:
         """A CSV/XLSX of students: accounts that are missing are created by the identity service."""
         async with self.db.transaction() as session:
-            course_class, _ = await self._managed_class(session, caller, class_id)
+            course_class, run = await self._managed_class(session, caller, class_id)
+            await self._taking_students(session, run, "rosters are imported")
         school = course_class.school_id or caller.school_id or ""
         report = await self.identity.import_students(school, filename, content)
         errors = [(e.line, e.field, e.reason) for e in report.errors]
         if not report.imported:
             return RosterReport(0, 0, [], errors, 0, False)
-        resolved = await self.identity.resolve_students(school, [a.number for a in report.accounts])
+        resolved = await self.identity.resolve_students(school, [a.number for a in report.accounts],
+                                                        course_class.run_id)
         added, present = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students])
-        return RosterReport(added, present, list(resolved.unknown_numbers), errors, report.created, True)
+        sheet = (report.credentials_sheet.id, report.credentials_sheet.key)
+        return RosterReport(added, present, list(resolved.unknown_numbers), errors, report.created, True, sheet)
+
+    async def teaches_student(self, caller: Caller, student_id: str) -> bool:
+        """The identity service asks before a teacher resets a student's password: is the student in a class
+        the caller made and teaches? (Not a public class: anyone may join one, a leader is not their teacher.)"""
+        if caller.role != "teacher":
+            return False
+        async with self.db.read() as session:
+            found = await session.scalar(
+                select(ClassStudent.class_id)
+                .join(CourseClass, CourseClass.id == ClassStudent.class_id)
+                .where(ClassStudent.user_id == student_id, CourseClass.created_by == caller.user_id,
+                       CourseClass.is_public.is_(False))
+                .limit(1))
+        return found is not None
 
     async def _enrol(self, class_id: str, students: list[tuple[str, str, str]]) -> tuple[int, int]:
         async with self.db.transaction() as session:
@@ -196,6 +227,7 @@ class TeamHandlers:
         run_rules.check_release(release_at)
         async with self.db.transaction() as session:
             course_class, run = await self._managed_class(session, caller, class_id)
+            await self._taking_students(session, run, "chapters are released")
             chapter = await session.get(PlanNode, chapter_id)
             if chapter is None or chapter.run_id != run.id or chapter.kind != "chapter":
                 raise NotFound("no such chapter in this run's plan")
@@ -222,9 +254,7 @@ class TeamHandlers:
             course = await session.get(Course, run.course_id) if run else None
             if run is None or course is None or (course.kind != "mooc" and course.school_id != caller.school_id):
                 raise NotFound("no such run")
-            state = self.courses._state(run, await self.courses._term(session, run))
-            if state not in (run_rules.PUBLISHED, run_rules.RUNNING):
-                raise FailedPrecondition(f"the run is {state}; students join published runs")
+            await self._taking_students(session, run, "students join")
             public = await session.scalar(select(CourseClass).where(
                 CourseClass.run_id == run.id, CourseClass.is_public.is_(True)))
             assert public is not None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from servicekit.clock import utcnow
 from servicekit.db import TYPE_ANNOTATION_MAP, new_id
 from servicekit.outbox import messaging_tables
+from servicekit.pinyin import name_key
 
 
 class Base(DeclarativeBase):
@@ -31,9 +32,15 @@ class School(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_pinyin: Mapped[str] = mapped_column(Text, default="")  # the name's pinyin and initials, set with it
     province_code: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
     host_province: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @validates("name")
+    def _keep_pinyin(self, _key: str, name: str) -> str:
+        self.name_pinyin = name_key(name)
+        return name
 
 
 class User(Base):
@@ -44,6 +51,7 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     email: Mapped[str] = mapped_column(String(200), default="")
     name: Mapped[str] = mapped_column(String(100))
+    name_pinyin: Mapped[str] = mapped_column(Text, default="")  # the name's pinyin and initials, set with it
     role: Mapped[str] = mapped_column(String(20), index=True)
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), index=True)
     province_code: Mapped[str | None] = mapped_column(String(6))
@@ -59,10 +67,13 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     initial_secret_hash: Mapped[str | None] = mapped_column(String(64))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @validates("name")
+    def _keep_pinyin(self, _key: str, name: str) -> str:
+        self.name_pinyin = name_key(name)  # bulk imports (imports.py) set it in their rows
+        return name
 
 
 class RefreshToken(Base):
@@ -96,11 +107,76 @@ class SchoolApplication(Base):
 
 
 class RosterGrant(Base):
-    """A course leader of another school may look up this school's students: its adoption of the
-    leader's run, accepted without a tutor (the sharing service's event)."""
+    """A course leader of another school may look up this school's students for one run: the school's
+    adoption of that run, accepted without a tutor (the sharing service's event)."""
 
     __tablename__ = "roster_grants"
     leader_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     adoption_id: Mapped[str] = mapped_column(String(36))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInGuard(Base):
+    """Failed sign-ins counted per account, and per typed login that names no account, so both
+    lock alike. A failure is counted before the password is checked (see domain.guards)."""
+
+    __tablename__ = "sign_in_guards"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaptchaChallenge(Base):
+    __tablename__ = "captcha_challenges"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    guard_key: Mapped[str] = mapped_column(String(80), index=True)
+    answer_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PasswordResetToken(Base):
+    """A self-service reset link: single use, short-lived, kept as a SHA-256 digest."""
+
+    __tablename__ = "password_reset_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CredentialSheet(Base):
+    """One-time passwords handed to the account's creator as an XLSX, downloadable once.
+
+    The sheet is encrypted with a key only the creator was given (AES-GCM); the database keeps
+    the ciphertext until the download, then nothing."""
+
+    __tablename__ = "credential_sheets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_by: Mapped[str] = mapped_column(String(36), index=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    downloaded_at: Mapped[datetime | None]
+
+
+class OutgoingMail(Base):
+    """Mail written in the same transaction as its cause and sent by the mail relay (like the
+    event outbox); the body is erased once it is sent."""
+
+    __tablename__ = "outgoing_mail"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")

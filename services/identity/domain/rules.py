@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import chinese_calendar
 
 from servicekit.errors import InvalidArgument
 
@@ -14,6 +15,9 @@ LOCKOUT_DURATION = timedelta(minutes=15)
 
 # The platform answers an out-of-province school's application within 2 working days.
 APPLICATION_ANSWER_WORKING_DAYS = 2
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # working days are China's days (no daylight saving)
+# The years the holiday package has official data for (its own bounds, read once).
+WORKING_CALENDAR_YEARS = (min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year)
 
 MIN_PASSWORD_LENGTH = 8
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")  # mainland China mobile numbers
@@ -39,24 +43,6 @@ class ApplicationStatus:
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True)
-class LoginAttempt:
-    failed_attempts: int
-    locked_until: datetime | None
-
-
-def is_locked(attempt: LoginAttempt, now: datetime) -> bool:
-    return attempt.locked_until is not None and attempt.locked_until > now
-
-
-def after_failed_login(attempt: LoginAttempt, now: datetime) -> LoginAttempt:
-    """One more failure; the threshold-th in a row locks the account for LOCKOUT_DURATION."""
-    failures = attempt.failed_attempts + 1
-    if failures >= LOCKOUT_THRESHOLD:
-        return LoginAttempt(failed_attempts=0, locked_until=now + LOCKOUT_DURATION)
-    return LoginAttempt(failed_attempts=failures, locked_until=attempt.locked_until)
-
-
 def check_new_password(password: str, *, username: str = "", phone: str = "") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidArgument(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
@@ -66,20 +52,39 @@ def check_new_password(password: str, *, username: str = "", phone: str = "") ->
         raise InvalidArgument("the password must not be your username, phone number or only digits")
 
 
-def answer_due(submitted_at: datetime, working_days: int = APPLICATION_ANSWER_WORKING_DAYS) -> datetime:
-    """The deadline: the same time of day, `working_days` Monday-to-Friday days later.
+def is_working_day(day: date) -> bool:
+    """A working day in mainland China: the `chinese-calendar` package's public holidays and adjusted
+    working days (调休, e.g. a Saturday worked before National Day). For a year its data does not cover
+    (it ships each year's State Council notice, so the next year is missing until a release adds it),
+    Monday to Friday are working days: the deadline is then an estimate that ignores holidays."""
+    if working_calendar_covers(day):
+        return bool(chinese_calendar.is_workday(day))
+    return day.weekday() < 5
 
-    Public holidays are not modelled; a submission on a weekend counts from Monday 00:00.
+
+def working_calendar_covers(day: date) -> bool:
+    """Whether the holiday calendar has the official data for `day`'s year."""
+    return WORKING_CALENDAR_YEARS[0] <= day.year <= WORKING_CALENDAR_YEARS[1]
+
+
+def answer_due(submitted_at: datetime, working_days: int = APPLICATION_ANSWER_WORKING_DAYS) -> datetime:
+    """The deadline: the same time of day, `working_days` of China's working days later, counted on the
+    platform's clock in China (UTC+8) and returned in UTC.
+
+    Public holidays and adjusted working days count as the holiday calendar says (see
+    `is_working_day`); a submission on a day off counts from the next working day's 00:00.
     """
-    due = submitted_at
-    if due.weekday() >= 5:
-        due = (due + timedelta(days=7 - due.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    due = submitted_at.astimezone(CHINA_TIME)
+    if not is_working_day(due.date()):
+        due = due.replace(hour=0, minute=0, second=0, microsecond=0)
+        while not is_working_day(due.date()):
+            due += timedelta(days=1)
     remaining = working_days
     while remaining:
         due += timedelta(days=1)
-        if due.weekday() < 5:
+        if is_working_day(due.date()):
             remaining -= 1
-    return due
+    return due.astimezone(UTC)
 
 
 def validate_phone(phone: str) -> None:

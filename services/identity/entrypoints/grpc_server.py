@@ -8,7 +8,10 @@ from contracts.identity.v1 import identity_pb2 as pb
 from contracts.identity.v1 import identity_pb2_grpc
 from servicekit.auth import require_caller
 from services.identity.adapters.orm import School, SchoolApplication, User
-from services.identity.service_layer.handlers import IdentityHandlers, Issued, TokenPair
+from services.identity.service_layer.common import Issued
+from services.identity.service_layer.handlers import IdentityHandlers
+from services.identity.service_layer.handover import SheetTicket
+from services.identity.service_layer.sign_in import TokenPair
 
 SERVICE = "identity.v1.IdentityService"
 PUBLIC_METHODS = {
@@ -22,6 +25,9 @@ PUBLIC_METHODS = {
         "RegisterTeacher",
         "SubmitSchoolApplication",
         "GetSchool",
+        "NewCaptcha",
+        "RequestPasswordReset",
+        "ConfirmPasswordReset",
     )
 }
 PASSWORD_CHANGE_METHODS = {f"/{SERVICE}/{name}" for name in ("ChangePassword", "GetMe", "Logout")}
@@ -75,6 +81,13 @@ def _set_time(field, value: datetime | None) -> None:  # type: ignore[no-untyped
         field.FromDatetime(value)
 
 
+def sheet_message(ticket: SheetTicket) -> pb.CredentialSheet:
+    message = pb.CredentialSheet(id=ticket.id, key=ticket.key, accounts=ticket.accounts)
+    if ticket.id:
+        message.expires_at.FromDatetime(ticket.expires_at)
+    return message
+
+
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(self, handlers: IdentityHandlers) -> None:
         self.handlers = handlers
@@ -89,7 +102,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             email=application.email,
             reason=application.reason,
             status=application.status,
-            overdue=self.handlers.is_overdue(application),
+            overdue=self.handlers.schools.is_overdue(application),
             rejection_reason=application.rejection_reason,
             school_id=application.school_id or "",
             admin_user_id=application.admin_user_id or "",
@@ -100,33 +113,56 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return message
 
     async def Login(self, request, context):  # type: ignore[no-untyped-def]
-        return token_pair(await self.handlers.login(request.login, request.password))
+        return token_pair(await self.handlers.sign_in.login(
+            request.login, request.password, request.captcha_id, request.captcha_answer))
+
+    async def NewCaptcha(self, request, context):  # type: ignore[no-untyped-def]
+        challenge, png, answer = await self.handlers.sign_in.new_captcha(request.login)
+        message = pb.Captcha(id=challenge.id, png=png, answer=answer)
+        message.expires_at.FromDatetime(challenge.expires_at)
+        return message
+
+    async def RequestPasswordReset(self, request, context):  # type: ignore[no-untyped-def]
+        await self.handlers.passwords.request_reset(request.email)
+        return pb.RequestPasswordResetResponse()
+
+    async def ConfirmPasswordReset(self, request, context):  # type: ignore[no-untyped-def]
+        await self.handlers.passwords.confirm_reset(request.token, request.new_password)
+        return pb.ConfirmPasswordResetResponse()
+
+    async def ResetPassword(self, request, context):  # type: ignore[no-untyped-def]
+        issued, ticket = await self.handlers.passwords.reset_password(require_caller(), request.user_id)
+        return pb.IssuedCredentials(credentials=issued_message(issued), credentials_sheet=sheet_message(ticket))
+
+    async def DownloadCredentialSheet(self, request, context):  # type: ignore[no-untyped-def]
+        sheet = await self.handlers.passwords.download_sheet(require_caller(), request.id, request.key)
+        return pb.CredentialSheetFile(filename=sheet.filename, content=sheet.content)
 
     async def Refresh(self, request, context):  # type: ignore[no-untyped-def]
-        return token_pair(await self.handlers.refresh(request.refresh_token))
+        return token_pair(await self.handlers.sign_in.refresh(request.refresh_token))
 
     async def Logout(self, request, context):  # type: ignore[no-untyped-def]
-        await self.handlers.logout(require_caller(), request.refresh_token)
+        await self.handlers.sign_in.logout(require_caller(), request.refresh_token)
         return pb.LogoutResponse()
 
     async def GetJwks(self, request, context):  # type: ignore[no-untyped-def]
-        return pb.Jwks(json=self.handlers.jwks())
+        return pb.Jwks(json=self.handlers.sign_in.jwks())
 
     async def ChangePassword(self, request, context):  # type: ignore[no-untyped-def]
-        pair = await self.handlers.change_password(
+        pair = await self.handlers.sign_in.change_password(
             require_caller(), request.old_password, request.new_password, request.refresh_token
         )
         return token_pair(pair)
 
     async def GetMe(self, request, context):  # type: ignore[no-untyped-def]
-        return user_message(await self.handlers.me(require_caller()))
+        return user_message(await self.handlers.sign_in.me(require_caller()))
 
     async def ListProvinces(self, request, context):  # type: ignore[no-untyped-def]
-        provinces = await self.handlers.list_provinces()
+        provinces = await self.handlers.schools.list_provinces()
         return pb.ListProvincesResponse(provinces=[pb.Province(code=p.code, name=p.name) for p in provinces])
 
     async def ListSchools(self, request, context):  # type: ignore[no-untyped-def]
-        page = await self.handlers.list_schools(
+        page = await self.handlers.schools.list_schools(
             request.province_code, request.query, request.page_size, request.page_token
         )
         return pb.ListSchoolsResponse(
@@ -136,17 +172,18 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         )
 
     async def CreateSchool(self, request, context):  # type: ignore[no-untyped-def]
-        school = await self.handlers.create_school(
+        school = await self.handlers.schools.create_school(
             require_caller(), request.code, request.name, request.province_code
         )
         return school_message(school)
 
     async def CreateUser(self, request, context):  # type: ignore[no-untyped-def]
-        user, issued = await self.handlers.create_user(require_caller(), request)
-        return pb.CreatedUser(user=user_message(user), credentials=issued_message(issued))
+        user, issued, ticket = await self.handlers.accounts.create_user(require_caller(), request)
+        return pb.CreatedUser(user=user_message(user), credentials=issued_message(issued),
+                              credentials_sheet=sheet_message(ticket))
 
     async def ListUsers(self, request, context):  # type: ignore[no-untyped-def]
-        page = await self.handlers.list_users(
+        page = await self.handlers.accounts.list_users(
             require_caller(),
             request.school_id,
             request.role,
@@ -159,7 +196,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         )
 
     async def ImportAccounts(self, request, context):  # type: ignore[no-untyped-def]
-        outcome = await self.handlers.import_accounts(
+        outcome = await self.handlers.imports.import_accounts(
             require_caller(),
             request.school_id,
             request.role,
@@ -177,30 +214,39 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             credentials=[issued_message(issued) for _, issued in outcome.credentials],
             accounts=[pb.ImportedAccount(line=line, number=number, user_id=user_id)
                       for line, number, user_id in outcome.accounts],
+            credentials_sheet=sheet_message(outcome.sheet),
         )
 
     async def FindTeachers(self, request, context):  # type: ignore[no-untyped-def]
-        found = await self.handlers.find_teachers(require_caller(), request.query)
+        found = await self.handlers.accounts.find_teachers(require_caller(), request.query)
         return pb.FindTeachersResponse(teachers=[
             pb.TeacherCard(user_id=user.id, name=user.name, username=user.username, school_id=school.id,
                            school_name=school.name) for user, school in found])
 
     async def ResolveStudents(self, request, context):  # type: ignore[no-untyped-def]
-        students, unknown = await self.handlers.resolve_students(require_caller(), request.school_id,
-                                                                 list(request.numbers))
+        students, unknown = await self.handlers.grants.resolve_students(
+            require_caller(), request.school_id, list(request.numbers), request.run_id)
         return pb.ResolveStudentsResponse(
             students=[pb.ResolvedStudent(number=u.number or "", user_id=u.id, name=u.name) for u in students],
             unknown_numbers=unknown)
 
+    async def ResolveTeachers(self, request, context):  # type: ignore[no-untyped-def]
+        found, unknown = await self.handlers.accounts.resolve_teachers(
+            require_caller(), request.school_id, list(request.keys))
+        return pb.ResolveTeachersResponse(
+            teachers=[pb.ResolvedTeacher(key=key, user_id=u.id, name=u.name, username=u.username,
+                                         number=u.number or "") for key, u in found],
+            unknown_keys=unknown)
+
     async def RegisterTeacher(self, request, context):  # type: ignore[no-untyped-def]
-        user = await self.handlers.register_teacher(request)
+        user = await self.handlers.registrations.register_teacher(request)
         return pb.Registration(user_id=user.id, status=user.status)
 
     async def SubmitSchoolApplication(self, request, context):  # type: ignore[no-untyped-def]
-        return self.application_message(await self.handlers.submit_school_application(request))
+        return self.application_message(await self.handlers.schools.submit_school_application(request))
 
     async def ListSchoolApplications(self, request, context):  # type: ignore[no-untyped-def]
-        page = await self.handlers.list_school_applications(
+        page = await self.handlers.schools.list_school_applications(
             require_caller(), request.status, request.overdue_only, request.page_size, request.page_token
         )
         return pb.ListSchoolApplicationsResponse(
@@ -211,15 +257,17 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     async def GetSchoolApplication(self, request, context):  # type: ignore[no-untyped-def]
         return self.application_message(
-            await self.handlers.get_school_application(require_caller(), request.id)
+            await self.handlers.schools.get_school_application(require_caller(), request.id)
         )
 
     async def IssueSchoolAdminCredentials(self, request, context):  # type: ignore[no-untyped-def]
-        issued = await self.handlers.issue_school_admin_credentials(require_caller(), request.application_id)
-        return issued_message(issued)
+        issued, ticket = await self.handlers.schools.issue_school_admin_credentials(
+            require_caller(), request.application_id)
+        return pb.IssuedCredentials(credentials=issued_message(issued), credentials_sheet=sheet_message(ticket),
+                                    mailed=self.handlers.schools.mail_enabled)
 
     async def GetUser(self, request, context):  # type: ignore[no-untyped-def]
-        return user_message(await self.handlers.get_user(require_caller(), request.id))
+        return user_message(await self.handlers.accounts.get_user(require_caller(), request.id))
 
     async def GetSchool(self, request, context):  # type: ignore[no-untyped-def]
-        return school_message(await self.handlers.get_school(request.id))
+        return school_message(await self.handlers.schools.get_school(request.id))

@@ -2,7 +2,8 @@
 
 An upload is hostile until proven otherwise. Every run forces a whitelisted demuxer, allows the `file` protocol only,
 caps the picture size, reads nothing on stdin, runs at lowered priority in its own process group and is killed with
-that group when its time runs out. Outputs are written only inside the caller's workdir.
+that group when its time runs out, or at once when its worker dies (even by SIGKILL). Outputs are written only
+inside the caller's workdir.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from services.media.domain.encoding import (
     rungs_for,
 )
 from services.media.domain.probe import AudioStream, ProbeResult, VideoStream
+from services.media.domain.signals import SNR_WINDOW_SECONDS, EdgeScan, Measurements, Span, per_second_kbps
+from services.media.domain.timing import FrameScan, max_output_frames
 
 MAX_WIDTH, MAX_HEIGHT = 4096, 2304
 MAX_PIXELS = MAX_WIDTH * MAX_HEIGHT
@@ -47,6 +50,10 @@ PROGRESS_INTERVAL_SECONDS = 0.5
 STDERR_TAIL_LINES = 8
 MAX_STDOUT_BYTES = 8 * 1024 * 1024
 MAX_SPRITE_TILES = 400  # 400 × 160 px stays well inside JPEG's 65 535 px limit
+# Seconds scanned for a still or black opening and closing: more than the longest intro plus outro any standard
+# allows (10 s), so a stretch still going at the cut is known to be over it.
+EDGE_WINDOW_SECONDS = 12.0
+SIGNAL_TIMEOUT_FACTOR = 0.5  # decoding the sound alone, or a few seconds of picture, is far quicker than encoding
 
 PROGRESSIVE_NAME = "progressive.mp4"
 HLS_DIR_NAME = "hls"
@@ -238,7 +245,9 @@ def transcode_command(src: Path, demuxer: str, probe: ProbeResult, workdir: Path
                     "-bufsize", f"{rung.bufsize_kbps}k",
                     "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
                     "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k", "-ar", str(profile.audio_sample_rate),
-                    "-ac", str(profile.audio_channels), *_strip_metadata()]
+                    "-ac", str(profile.audio_channels), *_strip_metadata(),
+                    # the fps filter repeats frames across gaps: never more than the real duration needs
+                    "-frames:v", str(max_output_frames(probe.duration, fps))]
         if target == progressive:
             command += ["-movflags", "+faststart"]
         command += [*output_options(), "-f", "mp4", str(target)]
@@ -293,9 +302,37 @@ def stream_tags_command(path: Path, *, ffprobe: str | None = None) -> list[str]:
 # ---------------------------------------------------------------------------------------------- the runner
 
 
-def _lower_priority() -> None:  # pragma: no cover - runs in the child between fork and exec
-    os.nice(10)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+@functools.cache
+def _launcher() -> tuple[str, ...]:
+    """What every tool is started through: the tool dies with the worker (even a SIGKILLed one, whose process
+    group the tool has left: `setpriv --pdeathsig`), at lowered priority (`nice`).
+
+    Not a `preexec_fn`: Python code between fork and exec in a process with gRPC's threads lets gRPC's fork
+    handlers run in the child, which then wrote epoll errors into the tool's stderr and failed the probe now
+    and then. Without it, subprocess starts the tool with vfork and nothing of ours runs in the child. Core
+    dumps are off for this process and so for its tools, from the first tool on."""
+    _no_core_dumps()
+    prefix: list[str] = []
+    setpriv = shutil.which("setpriv")  # util-linux: on every Debian-based machine and image
+    if setpriv:
+        prefix += [setpriv, "--pdeathsig", "KILL", "--"]
+    else:  # pragma: no cover - not Linux/util-linux
+        warnings.warn("setpriv not found: a killed worker's ffmpeg would outlive it", stacklevel=1)
+    nice = shutil.which("nice")
+    if nice:
+        prefix += [nice, "-n", "10"]
+    return tuple(prefix)
+
+
+@functools.cache
+def _executable(tool: str) -> bool:
+    return shutil.which(tool) is not None
+
+
+def _no_core_dumps() -> None:
+    """A crashing tool (a hostile file) leaves no core file in scratch; its children inherit the limit."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:
@@ -342,18 +379,22 @@ class _Completed:
 
 
 async def run_tool(args: Sequence[str], *, time_limit: float, duration: float | None = None,
-                   on_progress: Callable[[float], Awaitable[None]] | None = None) -> _Completed:
+                   on_progress: Callable[[float], Awaitable[None]] | None = None,
+                   on_line: Callable[[bytes], None] | None = None) -> _Completed:
     """Run one ffmpeg/ffprobe as an argument list; kill its process group after `time_limit` seconds.
 
     With `on_progress` and `duration`, stdout is read as `-progress` lines and turned into fractions of `duration`;
-    otherwise stdout is collected (up to MAX_STDOUT_BYTES). Raises MediaTimeout (process group killed) or
+    With `on_line`, each stdout line goes to it as it comes (it may raise to stop the tool); otherwise stdout
+    is collected (up to MAX_STDOUT_BYTES). Raises MediaTimeout (process group killed) or
     MediaToolError when the binary cannot start; a nonzero exit is returned for the caller to classify.
     """
     name = Path(args[0]).name
+    if not _executable(args[0]):  # the launcher would report it only as the tool's exit code
+        raise MediaToolError(f"cannot start {name}: not found or not executable")
     try:
         process = await asyncio.create_subprocess_exec(
-            *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=_lower_priority)
+            *_launcher(), *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
     except OSError as error:
         raise MediaToolError(f"cannot start {name}: {error}") from error
     assert process.stdout is not None and process.stderr is not None
@@ -363,6 +404,13 @@ async def run_tool(args: Sequence[str], *, time_limit: float, duration: float | 
     async def read_stdout() -> None:
         pending = b""
         while chunk := await process.stdout.read(65536):
+            if on_line is not None:
+                *lines, pending = (pending + chunk).split(b"\n")
+                if len(pending) > 4096:
+                    raise MediaRejected(f"{name} printed a line longer than 4096 bytes")
+                for line in lines:
+                    on_line(line)
+                continue
             if on_progress is None or not duration:
                 if len(stdout) + len(chunk) > MAX_STDOUT_BYTES:
                     raise MediaRejected(f"{name} produced more than {MAX_STDOUT_BYTES} bytes of output")
@@ -374,6 +422,8 @@ async def run_tool(args: Sequence[str], *, time_limit: float, duration: float | 
                 line = line.strip()
                 if match := _OUT_TIME.match(line):
                     await on_progress(int(match.group(2)) / 1_000_000 / duration)
+        if on_line is not None and pending.strip():
+            on_line(pending)
 
     async def read_stderr() -> None:
         while chunk := await process.stderr.read(65536):
@@ -497,7 +547,7 @@ def _file_size(path: Path) -> int:
     try:
         return Path(path).stat().st_size
     except OSError as error:
-        raise MediaToolError(f"cannot read the upload {path}: {error}") from error
+        raise MediaToolError(f"cannot read the upload: {error.strerror or error}") from error
 
 
 async def probe(path: Path, demuxer: str) -> ProbeResult:
@@ -523,6 +573,184 @@ async def probe(path: Path, demuxer: str) -> ProbeResult:
     if result.duration <= 0:
         raise MediaRejected("the file declares no duration (empty, truncated or a single picture)")
     return result
+
+
+def _float_or_nan(text: bytes) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def frames_command(src: Path, demuxer: str, *, ffprobe: str | None = None) -> list[str]:
+    """Every video packet's timestamps, one `pts,dts` line each, read without decoding."""
+    return [ffprobe or binaries()[1], "-hide_banner", "-v", "error", *input_options(demuxer),
+            "-select_streams", "v:0", "-show_entries", "packet=pts_time,dts_time", "-of", "csv=p=0",
+            input_url(src)]
+
+
+async def scan_frames(path: Path, demuxer: str, max_frames: int) -> FrameScan:
+    """Reads the timestamp of every video frame (demuxing only, no decoding): how long the video really is and
+    how far apart its frames are. Refused past `max_frames` frames, without reading the rest."""
+    frames, first, last, previous, largest_gap = 0, math.inf, -math.inf, None, 0.0
+
+    def count(line: bytes) -> None:
+        nonlocal frames, first, last, previous, largest_gap
+        times = [t for t in map(_float_or_nan, line.strip().split(b",")) if math.isfinite(t)]  # N/A: unknown
+        if not times:
+            return
+        frames += 1
+        if frames > max_frames:
+            raise MediaRejected(f"the video has more than {max_frames} frames, more than a video of the allowed "
+                                "length can have")
+        decoded_at = times[-1]  # dts when known: it only grows in decoding order
+        first, last = min(first, *times), max(last, *times)
+        if previous is not None:
+            largest_gap = max(largest_gap, decoded_at - previous)
+        previous = decoded_at
+
+    try:
+        completed = await run_tool(frames_command(path, demuxer), time_limit=PROBE_TIMEOUT_SECONDS, on_line=count)
+    except MediaTimeout as error:
+        raise MediaRejected(f"reading the video's frames took longer than {PROBE_TIMEOUT_SECONDS:g} s") from error
+    if completed.returncode != 0:
+        raise _failure(f"not a readable {DEMUXERS[demuxer]} file", completed, input_is_suspect=True)
+    if not frames:
+        return FrameScan(0, 0.0, 0.0, 0.0)
+    return FrameScan(frames, first, last, largest_gap)
+
+
+# ---------------------------------------------------------------------------------------------- signal measurements
+
+
+def audio_packets_command(src: Path, demuxer: str, *, ffprobe: str | None = None) -> list[str]:
+    """Every audio packet's timestamp and size, one `pts,size` line each, read without decoding."""
+    return [ffprobe or binaries()[1], "-hide_banner", "-v", "error", *input_options(demuxer),
+            "-select_streams", "a:0", "-show_entries", "packet=pts_time,size", "-of", "csv=p=0", input_url(src)]
+
+
+def audio_levels_command(src: Path, demuxer: str, sample_rate: int, *, ffmpeg: str | None = None) -> list[str]:
+    """The RMS level of every 50 ms window of the sound mixed down to one channel, printed to stdout by
+    `ametadata` (one `lavfi.astats.Overall.RMS_level=<dBFS>` line per window); nothing is written."""
+    samples = max(1, round(sample_rate * SNR_WINDOW_SECONDS))
+    graph = (f"aformat=channel_layouts=mono,asetnsamples=n={samples}:p=0,"
+             "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,"
+             r"ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file=pipe\\:1")
+    return [*_ffmpeg_head(ffmpeg, progress=False), *input_options(demuxer), "-i", input_url(src),
+            "-map", "0:a:0", "-vn", "-af", graph, "-f", "null", "-"]
+
+
+def edges_command(src: Path, demuxer: str, start: float, length: float | None, *,
+                  ffmpeg: str | None = None) -> list[str]:
+    """Decode `length` seconds of picture from `start` (to the end when None) and print, per frame, where black
+    (`blackdetect`) and still (`freezedetect`) stretches start and end; times count from `start`."""
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
+    limit = ["-t", f"{length:.3f}"] if length is not None else []
+    graph = ("scale=320:-2,blackdetect=d=0.5:pix_th=0.10,freezedetect=n=0.001:d=1,"
+             r"metadata=mode=print:file=pipe\\:1")
+    return [*_ffmpeg_head(ffmpeg, progress=False), *input_options(demuxer), *seek, *limit, "-i", input_url(src),
+            "-map", "0:v:0", "-an", "-vf", graph, "-f", "null", "-"]
+
+
+def _csv_pair(line: bytes) -> tuple[float, int] | None:
+    fields = line.strip().split(b",")
+    if len(fields) < 2:
+        return None
+    time = _float_or_nan(fields[0])
+    size = _int_or_none(fields[1].decode("ascii", "replace"))
+    return (time, size) if math.isfinite(time) and size is not None else None
+
+
+async def audio_second_kbps(path: Path, demuxer: str, time_limit: float) -> tuple[float, ...]:
+    packets: list[tuple[float, int]] = []
+
+    def collect(line: bytes) -> None:
+        if (pair := _csv_pair(line)) is not None:
+            packets.append(pair)
+
+    completed = await _measure(audio_packets_command(path, demuxer), time_limit, collect)
+    if completed.returncode != 0:
+        raise _failure("reading the audio packets", completed, input_is_suspect=True)
+    return per_second_kbps(packets)
+
+
+_RMS_LEVEL = b"lavfi.astats.Overall.RMS_level="
+
+
+async def audio_window_levels(path: Path, demuxer: str, sample_rate: int, time_limit: float) -> tuple[float, ...]:
+    levels: list[float] = []
+
+    def collect(line: bytes) -> None:
+        if line.startswith(_RMS_LEVEL):
+            levels.append(_float_or_nan(line[len(_RMS_LEVEL):].strip()))
+
+    completed = await _measure(audio_levels_command(path, demuxer, sample_rate or 48000), time_limit, collect)
+    if completed.returncode != 0:
+        raise _failure("measuring the sound's levels", completed, input_is_suspect=True)
+    return tuple(level for level in levels if not math.isnan(level))
+
+
+_SPAN_KEYS = {b"lavfi.black_start": ("black", True), b"lavfi.black_end": ("black", False),
+              b"lavfi.freezedetect.freeze_start": ("still", True), b"lavfi.freezedetect.freeze_end": ("still", False)}
+
+
+async def still_spans(path: Path, demuxer: str, start: float, length: float | None,
+                      time_limit: float) -> tuple[Span, ...]:
+    """The black and still stretches of the scanned part; one still going at the scan's end has no end."""
+    spans: list[Span] = []
+    open_at: dict[str, float] = {}
+
+    def collect(line: bytes) -> None:
+        key, _, value = line.strip().partition(b"=")
+        if key not in _SPAN_KEYS:
+            return
+        kind, starts = _SPAN_KEYS[key]
+        time = _float_or_nan(value)
+        if not math.isfinite(time):
+            return
+        if starts:
+            open_at[kind] = time
+        elif kind in open_at:
+            spans.append(Span(open_at.pop(kind), time))
+
+    completed = await _measure(edges_command(path, demuxer, start, length), time_limit, collect)
+    if completed.returncode != 0:
+        raise _failure("looking for a still or black opening and closing", completed, input_is_suspect=True)
+    return tuple(spans) + tuple(Span(time, None) for time in open_at.values())
+
+
+async def scan_edges(path: Path, demuxer: str, duration: float, time_limit: float,
+                     window: float = EDGE_WINDOW_SECONDS) -> EdgeScan:
+    """The first and the last `window` seconds; a video up to twice that long is scanned once, whole."""
+    if duration <= 2 * window:
+        spans = await still_spans(path, demuxer, 0.0, None, time_limit)
+        return EdgeScan(window=duration, head=spans, tail=spans, tail_length=duration, whole=True)
+    tail_start = duration - window
+    head, tail = await _together(still_spans(path, demuxer, 0.0, window, time_limit),
+                                 still_spans(path, demuxer, tail_start, None, time_limit))
+    return EdgeScan(window=window, head=head, tail=tail, tail_length=duration - tail_start)
+
+
+async def measure_signals(path: Path, demuxer: str, probe: ProbeResult, *, audio_bitrate: bool = False,
+                          audio_levels: bool = False, edges: bool = False,
+                          edge_window: float = EDGE_WINDOW_SECONDS) -> Measurements:
+    """Measure only what is asked for: packet sizes (no decoding), the sound's levels (the audio decoded alone),
+    a few seconds of picture at each end."""
+    time_limit = encode_timeout(probe.duration, SIGNAL_TIMEOUT_FACTOR)
+    audio = probe.audio
+    kbps = await audio_second_kbps(path, demuxer, time_limit) if audio_bitrate and audio is not None else None
+    levels = (await audio_window_levels(path, demuxer, audio.sample_rate, time_limit)
+              if audio_levels and audio is not None else None)
+    scan = (await scan_edges(path, demuxer, probe.duration, time_limit, edge_window)
+            if edges and probe.video is not None else None)
+    return Measurements(audio_second_kbps=kbps, audio_window_levels_db=levels, edges=scan)
+
+
+async def _measure(command: list[str], time_limit: float, collect: Callable[[bytes], None]) -> _Completed:
+    try:
+        return await run_tool(command, time_limit=time_limit, on_line=collect)
+    except MediaTimeout as error:
+        raise MediaRejected(f"measuring the file took longer than {time_limit:g} s") from error
 
 
 def _require_video(probe: ProbeResult) -> VideoStream:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import mimetypes
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from minio import Minio
 from minio.datatypes import Part
@@ -41,6 +43,10 @@ class BlobStore:
         region: str = "us-east-1",
     ) -> None:
         self.bucket = bucket
+        self.region = region
+        self.public_endpoint = public_endpoint or endpoint
+        self.public_secure = secure if public_secure is None else public_secure
+        self.access_key, self.secret_key = access_key, secret_key
         self.client = Minio(endpoint, access_key, secret_key, secure=secure, region=region)
         # Presigned URLs name the endpoint clients reach, which may differ from the internal one.
         self.signer = Minio(public_endpoint or endpoint, access_key, secret_key,
@@ -64,11 +70,35 @@ class BlobStore:
             self.client._create_multipart_upload, self.bucket, key, {"Content-Type": content_type}
         )
 
-    def presign_part(self, key: str, upload_id: str, number: int, expires: timedelta) -> str:
-        return self.signer.get_presigned_url(
-            "PUT", self.bucket, key, expires=expires,
-            extra_query_params={"uploadId": upload_id, "partNumber": str(number)},
-        )
+    def presign_part(self, key: str, upload_id: str, number: int, size: int, expires: timedelta,
+                     now: datetime | None = None) -> str:
+        """A PUT URL for one part whose signature covers its Content-Length: storage refuses a body of any
+        other size (403 SignatureDoesNotMatch), so a part can never be larger than declared."""
+        return self._presign_v4("PUT", key, {"partNumber": str(number), "uploadId": upload_id},
+                                {"content-length": str(size)}, expires, now or datetime.now(UTC))
+
+    def _presign_v4(self, method: str, key: str, params: dict[str, str], headers: dict[str, str],
+                    expires: timedelta, now: datetime) -> str:
+        """AWS Signature V4 query-string signing with extra signed headers (the SDK signs `host` only)."""
+        host = self.public_endpoint
+        path = "/" + quote(f"{self.bucket}/{key}", safe="/~")
+        amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        scope = f"{day}/{self.region}/s3/aws4_request"
+        signed = {"host": host, **{name.lower(): value.strip() for name, value in headers.items()}}
+        signed_names = ";".join(sorted(signed))
+        query = {**params, "X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": f"{self.access_key}/{scope}",
+                 "X-Amz-Date": amz_date, "X-Amz-Expires": str(int(expires.total_seconds())),
+                 "X-Amz-SignedHeaders": signed_names}
+        canonical_query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items()))
+        canonical_headers = "".join(f"{name}:{signed[name]}\n" for name in sorted(signed))
+        canonical = f"{method}\n{path}\n{canonical_query}\n{canonical_headers}\n{signed_names}\nUNSIGNED-PAYLOAD"
+        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        key_bytes = ("AWS4" + self.secret_key).encode()
+        for part in (day, self.region, "s3", "aws4_request"):
+            key_bytes = hmac.new(key_bytes, part.encode(), hashlib.sha256).digest()
+        signature = hmac.new(key_bytes, to_sign.encode(), hashlib.sha256).hexdigest()
+        scheme = "https" if self.public_secure else "http"
+        return f"{scheme}://{host}{path}?{canonical_query}&X-Amz-Signature={signature}"
 
     async def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
         def list_all() -> list[StoredPart]:
@@ -152,7 +182,7 @@ class BlobStore:
         return await asyncio.to_thread(read)
 
     def presign_get(self, key: str, expires: timedelta, filename: str = "") -> str:
-        headers = {"response-content-disposition": f'inline; filename="{filename}"'} if filename else None
+        headers = {"response-content-disposition": content_disposition(filename)} if filename else None
         return self.signer.get_presigned_url("GET", self.bucket, key, expires=expires, response_headers=headers)
 
     async def exists(self, key: str) -> bool:
@@ -173,6 +203,14 @@ class BlobStore:
             return len(names)
 
         return await asyncio.to_thread(delete)
+
+
+def content_disposition(filename: str, disposition: str = "inline") -> str:
+    """RFC 6266: an ASCII fallback `filename` (quotes, backslashes, controls and non-ASCII replaced) and the
+    real name as RFC 5987 `filename*`, so no file name can break the header or inject parameters."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in filename) or "download"
+    encoded = quote(filename, safe="!#$&+-.^_`|~")
+    return f'{disposition}; filename="{fallback}"; filename*=UTF-8\'\'{encoded}'
 
 
 def _content_type(name: str) -> str:

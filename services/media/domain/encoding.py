@@ -44,19 +44,41 @@ DEFAULT_ENCODING = EncodingProfile(
 )
 
 
-def rungs_for(profile: EncodingProfile, source_height: int) -> tuple[Rung, ...]:
-    """The rungs to encode for a source of this height: never upscale.
+# A source this much taller than the tallest rung it fits gets a rung of its own height: a 720×576 source is
+# delivered at 576p beside 360p, not at 360p only. Nearer than this, the rung below is close enough.
+OWN_RUNG_ABOVE = 1.15
 
-    Only rungs no taller than the source; a source smaller than the smallest rung gets one rung at
-    its own height (rounded down to even, as H.264 4:2:0 needs) under the smallest rung's caps.
+
+def rungs_for(profile: EncodingProfile, source_height: int) -> tuple[Rung, ...]:
+    """The rungs to encode for a source of this height: never upscale, and keep one at or near its height.
+
+    Only rungs no taller than the source; a source between two rungs (well above the lower one) also gets a rung
+    at its own height, rounded down to even as H.264 4:2:0 needs, with caps between its neighbours'. A source
+    smaller than the smallest rung gets one rung at its own height under the smallest rung's caps.
     """
-    fitting = tuple(rung for rung in profile.rungs if rung.height <= source_height)
-    if fitting:
-        return fitting
-    smallest = min(profile.rungs, key=lambda rung: rung.height)
     height = max(2, source_height - source_height % 2)
-    return (Rung(f"{height}p", height, smallest.video_kbps, smallest.maxrate_kbps, smallest.bufsize_kbps,
-                 smallest.audio_kbps),)
+    fitting = tuple(rung for rung in profile.rungs if rung.height <= source_height)
+    if not fitting:
+        smallest = min(profile.rungs, key=lambda rung: rung.height)
+        return (Rung(f"{height}p", height, smallest.video_kbps, smallest.maxrate_kbps, smallest.bufsize_kbps,
+                     smallest.audio_kbps),)
+    below = max(fitting, key=lambda rung: rung.height)
+    above = [rung for rung in profile.rungs if rung.height > source_height]
+    if not above or height < below.height * OWN_RUNG_ABOVE:
+        return fitting
+    return (*fitting, _between(below, min(above, key=lambda rung: rung.height), height))
+
+
+def _between(below: Rung, above: Rung, height: int) -> Rung:
+    """A rung at `height`, its caps interpolated by height between its neighbours'."""
+    share = (height - below.height) / (above.height - below.height)
+
+    def caps(low: int, high: int) -> int:
+        return round(low + (high - low) * share)
+
+    return Rung(f"{height}p", height, caps(below.video_kbps, above.video_kbps),
+                caps(below.maxrate_kbps, above.maxrate_kbps), caps(below.bufsize_kbps, above.bufsize_kbps),
+                max(below.audio_kbps, above.audio_kbps))
 
 
 def progressive_rung(profile: EncodingProfile, rungs: tuple[Rung, ...]) -> Rung:

@@ -46,12 +46,32 @@ def check_upload_request(kind: str, size_bytes: int, sha256: str, max_bytes: int
     if size_bytes <= 0:
         raise InvalidArgument("the file is empty (0 bytes)")
     if size_bytes > max_bytes:
+        size, limit = megabytes_apart(size_bytes, max_bytes)
         raise InvalidArgument(
-            f"the file is {size_bytes / MB:.0f} MB; one file may be at most {max_bytes / MB:.0f} MB",
+            f"the file is {size} MB; one file may be at most {limit} MB",
             reason="FILE_TOO_LARGE",
         )
     if sha256 and not SHA256_PATTERN.match(sha256):
         raise InvalidArgument("sha256 is the file's SHA-256 as 64 lowercase hex digits")
+
+
+def megabytes_apart(size_bytes: int, limit_bytes: int) -> tuple[str, str]:
+    """Size and limit in decimal megabytes, the size with as many decimals as it takes to read above the limit
+    (200,000,001 bytes against 200 MB: "200.000001" and "200"). The size is cut, never rounded up, so it never
+    overstates; six decimals are single bytes, so it always gets there."""
+    limit = _decimal(limit_bytes, 6)
+    for decimals in range(7):
+        scale = 10**decimals
+        if size_bytes * scale // MB > limit_bytes * scale / MB or decimals == 6:
+            return _decimal(size_bytes, decimals), limit
+    raise AssertionError("unreachable")
+
+
+def _decimal(byte_count: int, decimals: int) -> str:
+    """Bytes as megabytes cut to `decimals` decimals, without trailing zeros."""
+    scale = 10**decimals
+    whole, rest = divmod(byte_count * scale // MB, scale)
+    return f"{whole}.{rest:0{decimals}d}".rstrip("0").rstrip(".") if decimals else str(whole)
 
 
 def part_plan(size_bytes: int, requested_part_size: int) -> tuple[int, int]:
@@ -80,6 +100,16 @@ def require_viewer(caller: Caller, owner_id: str, school_id: str) -> None:
     if caller.user_id == owner_id:
         return
     if caller.role == "school_admin" and caller.school_id == school_id:
+        return
+    raise NotFound("no such asset")
+
+
+def require_referencer(caller: Caller, owner_id: str, school_id: str) -> None:
+    """Who may ask whether an asset can be referenced (and so learn its kind and duration): its owner and the
+    teachers and admins of its school, who build that school's courses. To anyone else it does not exist."""
+    if caller.user_id == owner_id:
+        return
+    if caller.role in ("teacher", "school_admin") and school_id and caller.school_id == school_id:
         return
     raise NotFound("no such asset")
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+
+import opencc
 
 # Chinese and English are separate tracks, one SRT file each.
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -31,6 +34,51 @@ class Cue:
 class SubtitleProblem:
     line: int  # 1-based line in the file
     reason: str
+
+
+@dataclass(frozen=True)
+class TraditionalLine:
+    line: int                         # 1-based line in the file
+    characters: tuple[tuple[str, str], ...]  # (traditional as written, its simplified form), in order, no repeats
+
+
+@functools.cache
+def _to_simplified() -> opencc.OpenCC:
+    # OpenCC's t2s: traditional to simplified, by phrase then by character (its dictionaries, not a hand list).
+    return opencc.OpenCC("t2s")
+
+
+def traditional_lines(data: bytes) -> list[TraditionalLine]:
+    """The lines holding traditional characters, each with what they are in simplified characters.
+
+    Each line is converted to simplified characters; the characters the conversion changes are the traditional
+    ones. Cue numbers and timings are digits and punctuation, which the conversion leaves alone. Raises
+    ValueError when the bytes are neither UTF-8 nor GB18030."""
+    convert = _to_simplified().convert
+    found = []
+    text = decode_text(data).lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    for number, line in enumerate(text.split("\n"), 1):
+        simplified = convert(line)
+        if simplified == line:
+            continue
+        changed: list[tuple[str, str]] = []
+        if len(simplified) == len(line):
+            pairs = [(a, b) for a, b in zip(line, simplified, strict=True) if a != b]
+        else:  # a phrase converted to one of another length: name the whole line's difference
+            pairs = [(line.strip(), simplified.strip())]
+        for pair in pairs:
+            if pair not in changed:
+                changed.append(pair)
+        found.append(TraditionalLine(number, tuple(changed)))
+    return found
+
+
+def describe_traditional(lines: list[TraditionalLine], most: int = 10) -> str:
+    """"line 3: 這→这, 裡→里; line 7: 們→们" (the first `most` lines, then how many more)."""
+    shown = "; ".join(f"line {found.line}: " + ", ".join(f"{old}→{new}" for old, new in found.characters)
+                      for found in lines[:most])
+    more = len(lines) - most
+    return shown + (f"; and {more} more line(s)" if more > 0 else "")
 
 
 def decode_text(data: bytes) -> str:

@@ -85,5 +85,4 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         return asset_message(await self.handlers.retry_asset(require_caller(), request.id))
 
     async def GetReferenceability(self, request, context):  # type: ignore[no-untyped-def]
-        require_caller()
-        return await self.handlers.referenceability(request.id)
+        return await self.handlers.referenceability(require_caller(), request.id)

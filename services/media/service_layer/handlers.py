@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -23,10 +23,12 @@ from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review, withdraw_review
 from services.media.adapters.orm import Asset, SubtitleTrack, outbox
 from services.media.adapters.storage import BlobStore, StoredPart
-from services.media.domain import filetypes, rules, subtitles
+from services.media.domain import filetypes, rules, spec, subtitles
 from services.media.domain.rules import Review, State
 
 OWNER = "media"
+# The policy in force today for a school (the course service's): the video spec it follows and the durations.
+SchoolPolicy = Callable[[str], Awaitable[spec.VideoPolicy]]
 KIND_MEDIA_ASSET = "media_asset"
 HEAD_BYTES = 8192
 HLS_MAP_URI = re.compile(r'URI="([^"]+)"')
@@ -101,12 +103,18 @@ async def queue_for_review(session: AsyncSession, asset: Asset) -> None:
     )
 
 
+def _part_bytes(asset: Asset, number: int) -> int:
+    """The size announced for part `number`: the part size, the last part the rest."""
+    return min(asset.part_size, asset.size_bytes - (number - 1) * asset.part_size)
+
+
 class MediaHandlers:
-    def __init__(self, db: Database, store: BlobStore, config: MediaConfig,
+    def __init__(self, db: Database, store: BlobStore, config: MediaConfig, policies: SchoolPolicy,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.store = store
         self.config = config
+        self.policies = policies
         self.clock = clock
 
     # ---- uploads ------------------------------------------------------------------------
@@ -142,8 +150,9 @@ class MediaHandlers:
         for number in range(1, count + 1):
             if number in uploaded:
                 continue
-            size = min(asset.part_size, asset.size_bytes - (number - 1) * asset.part_size)
-            parts.append((number, self.store.presign_part(asset.source_key, asset.upload_id, number, expires), size))
+            size = _part_bytes(asset, number)
+            parts.append((number, self.store.presign_part(asset.source_key, asset.upload_id, number, size, expires),
+                          size))
         return Ticket(asset, parts, uploaded, self.clock() + expires)
 
     @staticmethod
@@ -170,6 +179,9 @@ class MediaHandlers:
         asset = await self._uploading_asset(caller, asset_id)
         stored = {p.number: p for p in await self.store.list_parts(asset.source_key, asset.upload_id)}
         expected = max(1, -(-asset.size_bytes // asset.part_size))
+        oversized = [n for n, p in sorted(stored.items()) if n > expected or p.size != _part_bytes(asset, n)]
+        if oversized:  # the signed URLs prevent it; a store that does not enforce them is caught here
+            await self._refuse_upload(asset, f"part {oversized[0]} is not the size announced for it")
         missing = [n for n in range(1, expected + 1) if n not in stored]
         if missing:
             raise FailedPrecondition(f"parts {missing[:10]} are not uploaded yet; resume the upload")
@@ -201,6 +213,14 @@ class MediaHandlers:
         if problem:
             raise InvalidArgument(problem, reason="UPLOAD_REFUSED")
         return asset
+
+    async def _refuse_upload(self, asset: Asset, problem: str) -> None:
+        """Aborts the upload, frees what was stored and answers why."""
+        await self.store.abort_multipart(asset.source_key, asset.upload_id)
+        async with self.db.transaction() as session:
+            current = await self._asset(session, asset.id)
+            current.state, current.failure_reason, current.upload_id = State.DELETED, problem, ""
+        raise InvalidArgument(problem, reason="UPLOAD_REFUSED")
 
     async def _verify(self, asset: Asset) -> tuple[str, filetypes.FileType | None, str]:
         """(problem or "", detected type, actual sha256): size, checksum and type from the content."""
@@ -252,11 +272,12 @@ class MediaHandlers:
             raise NotFound("no such asset")
         return asset
 
-    async def referenceability(self, asset_id: str) -> media_pb2.Referenceability:
-        async with self.db.transaction() as session:
+    async def referenceability(self, caller: Caller, asset_id: str) -> media_pb2.Referenceability:
+        async with self.db.read() as session:
             asset = await session.get(Asset, asset_id)
         if asset is None:
             raise NotFound("no such asset")
+        rules.require_referencer(caller, asset.owner_id, asset.school_id)
         return referenceability(asset)
 
     async def playback(self, caller: Caller, asset_id: str) -> media_pb2.Playback:
@@ -317,16 +338,39 @@ class MediaHandlers:
         if problems:
             listed = "; ".join(f"line {p.line}: {p.reason}" for p in problems[:20])
             raise InvalidArgument(f"the subtitles have {len(problems)} problem(s): {listed}", reason="BAD_SUBTITLES")
+        characters = await self._subtitle_characters(asset, language, content)
         key = f"subtitles/{asset.id}/{language}.srt"
         await self.store.put_bytes(key, normalized.encode(), "application/x-subrip; charset=utf-8")
         async with self.db.transaction() as session:
             asset = await self._asset(session, video_id)
+            if characters is not None:
+                report = [line for line in json.loads(asset.spec_report_json or "[]")
+                          if line.get("rule") != characters.rule]
+                asset.spec_report_json = json.dumps(report + [asdict(characters)], ensure_ascii=False)
             track = next((t for t in asset.subtitles if t.language == language), None)
             if track is None:
                 asset.subtitles.append(SubtitleTrack(language=language, cues=len(cues), object_key=key))
             else:
                 track.cues, track.attached_at = len(cues), self.clock()
         return await self.get_asset(caller, video_id)
+
+    async def _subtitle_characters(self, asset: Asset, language: str, content: bytes) -> spec.RuleResult | None:
+        """The spec line on the track's characters, or None where the school's standard does not ask; refused
+        when the standard makes traditional characters a failure (the answer names each line and the policy)."""
+        profile = spec.profile_for_policy(await self.policies(asset.school_id))
+        if not profile.traditional_subtitles:
+            return None
+        found = subtitles.traditional_lines(content)
+        rule, limit = f"{spec.SUBTITLE_RULE_PREFIX}simplified_{language}", "simplified characters only"
+        if not found:
+            return spec.RuleResult(rule, spec.PASS, "simplified only", limit)
+        listed = subtitles.describe_traditional(found)
+        if profile.traditional_subtitles == spec.FAIL:
+            applied = f" (policy in force: {profile.policy.applied})" if profile.policy else ""
+            raise InvalidArgument(f"the subtitles use traditional characters, and the {profile.label} standard"
+                                  f"{applied} asks for simplified characters only: {listed}",
+                                  reason="TRADITIONAL_CHARACTERS")
+        return spec.RuleResult(rule, spec.WARN, f"traditional characters on {len(found)} line(s): {listed}", limit)
 
     # ---- deletion and retries ----------------------------------------------------------
 
@@ -335,13 +379,12 @@ class MediaHandlers:
         async with self.db.transaction() as session:
             asset = await self._asset(session, asset_id)
             rules.require_viewer(caller, asset.owner_id, asset.school_id)
-            was_referenceable = referenceability(asset).referenceable
             upload_id, state = asset.upload_id, asset.state
             asset.state, asset.failure_reason, asset.upload_id = State.DELETED, reason or "deleted", ""
             if state == State.READY and asset.review_state == Review.UNREVIEWED:
                 await withdraw_review(session, outbox, owner=OWNER, kind=KIND_MEDIA_ASSET, subject_id=asset.id,
                                       reason="the asset was deleted")
-            if was_referenceable:
+            if state == State.READY:  # courses that use it drop it (the course service follows this event)
                 await announce_referenceability(session, asset)
         if upload_id:
             await self.store.abort_multipart(asset.source_key, upload_id)

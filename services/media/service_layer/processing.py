@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,23 +26,51 @@ from servicekit.db import Database
 from services.media.adapters import ffmpeg
 from services.media.adapters.orm import Asset
 from services.media.adapters.storage import BlobStore
-from services.media.domain import spec
+from services.media.domain import spec, timing
 from services.media.domain.encoding import DEFAULT_ENCODING, EncodingProfile
 from services.media.domain.filetypes import FFMPEG_DEMUXER
 from services.media.domain.rules import PROCESSING_STATES, State
-from services.media.service_layer.handlers import queue_for_review
+from services.media.service_layer.handlers import SchoolPolicy, queue_for_review
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 1.0  # seconds between progress writes
+JOB_FOLDER_PREFIX = "media-"  # a job's scratch folder: media-<asset id>-<random>
+
+
+_PATH = re.compile(r"(?:file:)?(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)")
+_SOURCE = re.compile(r"\bsource\.[a-z0-9]+\b")
+
+
+def public_reason(reason: str) -> str:
+    """A failure reason as the teacher reads it: the tools name the worker's files by their paths, which say
+    nothing to a person and tell an attacker about the machine; only the file's role is kept."""
+    return _SOURCE.sub("the upload", _PATH.sub(r"\1", reason))
 
 
 class MediaProcessor:
-    def __init__(self, db: Database, store: BlobStore, scratch: Path | None = None,
+    def __init__(self, db: Database, store: BlobStore, policies: SchoolPolicy, scratch: Path | None = None,
                  encoding: EncodingProfile = DEFAULT_ENCODING) -> None:
         self.db = db
         self.store = store
+        self.policies = policies
         self.scratch = scratch
         self.encoding = encoding
+
+    def clean_scratch(self) -> int:
+        """At start: the job folders a killed predecessor left in this worker's scratch folder are removed (only
+        those: a scratch folder set to a shared place loses nothing else)."""
+        if self.scratch is None:
+            return 0
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        leftovers = list(self.scratch.glob(f"{JOB_FOLDER_PREFIX}*"))
+        for path in leftovers:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        if leftovers:
+            log.info("removed %d leftovers from the scratch folder %s", len(leftovers), self.scratch)
+        return len(leftovers)
 
     async def process(self, _session: AsyncSession | None, job: media_pb2.AssetUploaded, meta: EventMeta) -> None:
         async with self.db.transaction() as session:
@@ -51,7 +80,7 @@ class MediaProcessor:
                 return
             asset.state, asset.progress = State.PROBING, 0.0
         log.info("processing asset %s attempt %d (delivery %d)", job.asset_id, job.attempt, meta.delivered)
-        workdir = Path(tempfile.mkdtemp(prefix=f"media-{job.asset_id}-", dir=self.scratch))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{JOB_FOLDER_PREFIX}{job.asset_id}-", dir=self.scratch))
         try:
             await self._run(job, workdir)
         except ffmpeg.MediaRejected as rejected:
@@ -63,30 +92,46 @@ class MediaProcessor:
         async with self.db.transaction() as session:
             asset = await session.get(Asset, job.asset_id)
             assert asset is not None
-            source_key, fmt, province = asset.source_key, asset.format, asset.province_code
+            source_key, fmt, school_id = asset.source_key, asset.format, asset.school_id
         demuxer = FFMPEG_DEMUXER.get(fmt)
         if demuxer is None:
             raise ffmpeg.MediaRejected(f"{fmt} is not a video format the platform processes")
+        # The school's policy in force names the spec and the durations. Without the course service's answer the
+        # job fails this delivery and is retried: a file is never checked against a spec the school does not follow.
+        profile = spec.profile_for_policy(await self.policies(school_id))
         source = workdir / f"source.{fmt}"
         await self.store.download(source_key, source)
         probe = await ffmpeg.probe(source, demuxer)
         if probe.video is None:
             raise ffmpeg.MediaRejected("the file has no video stream")
-        profile = spec.profile_for_province(province)
-        report = spec.check_video(profile, probe, fmt)
+        # The container's duration is the file's word: the frames' timestamps say how long it really is, and
+        # every time limit below follows from that, before any encoding starts.
+        scan = await ffmpeg.scan_frames(source, demuxer, timing.max_scanned_frames(profile.max_duration))
+        refused = timing.refusal(probe.duration, scan, profile.max_duration, profile.label)
+        if refused:
+            raise ffmpeg.MediaRejected(refused)
+        probe = replace(probe, duration=timing.real_duration(probe.duration, scan))
+        measured = await ffmpeg.measure_signals(
+            source, demuxer, probe, audio_bitrate=profile.constant_audio_bitrate,
+            audio_levels=profile.min_audio_snr_db is not None, edges=profile.max_intro_outro_seconds is not None)
+        report = spec.check_video(profile, probe, fmt, measured)
         transcode = spec.needs_transcode(report)
         async with self.db.transaction() as session:
             asset = await session.get(Asset, job.asset_id)
             assert asset is not None
             asset.spec_profile = profile.name
-            asset.spec_report_json = json.dumps([asdict(rule) for rule in report.rules], ensure_ascii=False)
+            # Subtitles may have been attached while the video waited: their lines stay in the report.
+            kept = [rule for rule in json.loads(asset.spec_report_json or "[]")
+                    if str(rule.get("rule", "")).startswith(spec.SUBTITLE_RULE_PREFIX)]
+            asset.spec_report_json = json.dumps([asdict(rule) for rule in report.rules] + kept, ensure_ascii=False)
             asset.duration_seconds = probe.duration
             asset.state = State.TRANSCODING if transcode else State.PACKAGING
         on_progress = self._progress_writer(job.asset_id)
         outputs = workdir / "out"
         outputs.mkdir()
         make = ffmpeg.transcode if transcode else ffmpeg.remux
-        renditions = await make(source, demuxer, probe, outputs, self.encoding, on_progress=on_progress)
+        renditions = await make(source, demuxer, probe, outputs, spec.delivery_encoding(profile, self.encoding),
+                                on_progress=on_progress)
         prefix = f"renditions/{job.asset_id}/{job.attempt}-{uuid.uuid4().hex[:8]}"
         await self.store.upload_file(f"{prefix}/progressive.mp4", renditions.progressive_mp4)
         await self.store.upload_file(f"{prefix}/poster.jpg", renditions.poster)
@@ -125,7 +170,7 @@ class MediaProcessor:
         async with self.db.transaction() as session:
             asset = await session.get(Asset, job.asset_id)
             if asset is not None and asset.attempt == job.attempt and asset.state in PROCESSING_STATES:
-                asset.state, asset.failure_reason = State.FAILED, reason
+                asset.state, asset.failure_reason = State.FAILED, public_reason(reason)
         log.warning("asset %s failed: %s", job.asset_id, reason)
 
     async def give_up(self, job: media_pb2.AssetUploaded, meta: EventMeta, error: Exception) -> None:

@@ -42,6 +42,7 @@ class ReviewHandlers:
     async def queue_requested(
         self, session: AsyncSession, requested: review_pb2.ReviewRequested, meta: EventMeta
     ) -> None:
+        _check_sender(requested.owner, meta)
         try:
             rules.check_requested(requested.kind, requested.scope.type, requested.scope.id)
         except DomainError as error:
@@ -66,6 +67,7 @@ class ReviewHandlers:
         session.add(item)
 
     async def withdraw(self, session: AsyncSession, withdrawn: review_pb2.ReviewWithdrawn, meta: EventMeta) -> None:
+        _check_sender(withdrawn.owner, meta)
         for item in await self._pending_for(session, withdrawn.owner, withdrawn.kind, withdrawn.subject_id):
             self._close(item, State.WITHDRAWN, withdrawn.reason, "", "", self.clock())
 
@@ -141,3 +143,15 @@ class ReviewHandlers:
             decided.decided_at.FromDatetime(now)
             await emit(session, outbox, decided_subject(item.owner), decided)
             return item
+
+
+def _check_sender(owner: str, meta: EventMeta) -> None:
+    """A service asks for (or withdraws) reviews of its own things only.
+
+    The bus says who sent the event (only the owner's credentials publish into its stream);
+    the payload's `owner` routes the decision back, so a service naming another owner would
+    have that owner apply a decision about something it never asked for.
+    """
+    if owner != meta.producer:
+        raise PoisonEvent(f"{meta.producer or 'an unknown sender'} cannot ask for reviews of {owner!r}'s things")
+

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from servicekit.clock import utcnow
 from servicekit.db import TYPE_ANNOTATION_MAP, new_id
 from servicekit.outbox import messaging_tables
+from servicekit.pinyin import search_key
 
 
 class Base(DeclarativeBase):
@@ -35,6 +36,7 @@ class SharingList(Base):
     opened_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
+    late_reason: Mapped[str] = mapped_column(Text, default="")  # why it was published after publish_by
 
 
 class Entry(Base):
@@ -65,12 +67,14 @@ class Entry(Base):
     run_state: Mapped[str] = mapped_column(String(20), default="")
     taken_down: Mapped[bool] = mapped_column(Boolean, default=False)
     search_text: Mapped[str] = mapped_column(String(400))  # course, leader and school, lowercased
+    search_pinyin: Mapped[str] = mapped_column(Text, default="")  # their pinyin and initials (servicekit.pinyin)
     added_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def refresh_search_text(self) -> None:
         self.search_text = f"{self.course_name} {self.leader_name} {self.school_name}".lower()
+        self.search_pinyin = search_key(self.course_name, self.leader_name, self.school_name)
 
 
 class Adoption(Base):

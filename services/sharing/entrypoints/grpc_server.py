@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from contracts.sharing.v1 import sharing_pb2 as pb
 from contracts.sharing.v1 import sharing_pb2_grpc
 from servicekit.auth import Caller, require_caller
+from servicekit.spreadsheets import table_file
 from services.sharing.adapters.orm import Adoption, Entry, SharingList
+from services.sharing.domain.lists import is_late
 from services.sharing.service_layer.handlers import SharingHandlers
+from services.sharing.service_layer.statistics import SharingStatistics, Table
 
 SERVICE = "sharing.v1.SharingService"
 
@@ -15,9 +20,10 @@ def list_message(sharing_list: SharingList, entries: int = 0) -> pb.SharingList:
     message = pb.SharingList(id=sharing_list.id, province_code=sharing_list.province_code,
                              term_code=sharing_list.term_code, title=sharing_list.title,
                              notice_on=sharing_list.notice_on, publish_by=sharing_list.publish_by,
-                             state=sharing_list.state, entries=entries)
+                             state=sharing_list.state, entries=entries, late_reason=sharing_list.late_reason)
     if sharing_list.published_at:
         message.published_at.FromDatetime(sharing_list.published_at)
+        message.late = is_late(date.fromisoformat(sharing_list.publish_by), sharing_list.published_at)
     return message
 
 
@@ -51,8 +57,9 @@ def adoption_message(adoption: Adoption, entry: Entry, classes: int = 0, student
 
 
 class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
-    def __init__(self, handlers: SharingHandlers) -> None:
+    def __init__(self, handlers: SharingHandlers, statistics: SharingStatistics) -> None:
         self.handlers = handlers
+        self.statistics = statistics
 
     async def OpenList(self, request, context):  # type: ignore[no-untyped-def]
         return list_message(await self.handlers.open_list(require_caller(), request.term_code, request.title,
@@ -66,7 +73,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         return list_message(await self.handlers.close_list(require_caller(), request.list_id))
 
     async def PublishList(self, request, context):  # type: ignore[no-untyped-def]
-        return list_message(await self.handlers.publish_list(require_caller(), request.list_id))
+        return list_message(await self.handlers.publish_list(require_caller(), request.list_id, request.late_reason))
 
     async def AddEntry(self, request, context):  # type: ignore[no-untyped-def]
         caller = require_caller()
@@ -122,7 +129,27 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
         found = await self.handlers.adoptions(require_caller(), request.side, request.term_code)
         return pb.ListAdoptionsResponse(adoptions=[adoption_message(*row) for row in found])
 
+    async def CheckAdoption(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.AdoptionCheck(accepted=await self.handlers.adopted(require_caller(), request.run_id,
+                                                                     request.school_id))
+
     async def ExportAdoptions(self, request, context):  # type: ignore[no-untyped-def]
         name, content_type, content = await self.handlers.export_adoptions(
             require_caller(), request.side, request.term_code, request.format)
         return pb.File(filename=name, content_type=content_type, content=content)
+
+    # statistics (read-only)
+    @staticmethod
+    def _table(table: Table) -> pb.ReportTable:
+        return pb.ReportTable(report=table.report, columns=table.columns, headers=table.headers,
+                              rows=[pb.ReportRow(cells=row) for row in table.rows],
+                              next_page_token=table.next_page_token, total=table.total)
+
+    async def GetReport(self, request, context):  # type: ignore[no-untyped-def]
+        return self._table(await self.statistics.report(require_caller(), request.report, dict(request.filters),
+                                                        request.page_size, request.page_token))
+
+    async def ExportReport(self, request, context):  # type: ignore[no-untyped-def]
+        table = await self.statistics.export(require_caller(), request.report, dict(request.filters))
+        filename, content_type, content = table_file(table.report, table.headers, table.rows, request.format or "xlsx")
+        return pb.File(filename=filename, content_type=content_type, content=content)

@@ -3,19 +3,18 @@ runs, every school browses and adopts; course facts follow the course service's 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.course.v1 import course_pb2
 from contracts.identity.v1 import identity_pb2
 from contracts.review.v1 import review_pb2
 from contracts.sharing.v1 import sharing_pb2
+from servicekit import pinyin
 from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
@@ -23,8 +22,10 @@ from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review, withdraw_review
-from servicekit.spreadsheets import xlsx_rows
+from servicekit.search import contains
+from servicekit.spreadsheets import table_file
 from services.sharing.adapters.orm import Adoption, Entry, SharingList, outbox
+from services.sharing.domain.lists import check_list_dates, late_reason_for, parse_day
 
 OWNER = "sharing"
 KIND_SHARING_ENTRY = "sharing_entry"
@@ -47,6 +48,7 @@ class Peers:
     school_usage: Callable[[str, str], Awaitable[course_pb2.SchoolUsage]]
     get_user: Callable[[str], Awaitable[identity_pb2.User]]
     get_school: Callable[[str], Awaitable[identity_pb2.School]]
+    list_terms: Callable[[], Awaitable[course_pb2.ListTermsResponse]]  # the caller's province's calendar
 
 
 class SharingHandlers:
@@ -60,32 +62,35 @@ class SharingHandlers:
     async def open_list(self, caller: Caller, term_code: str, title: str, notice_on: str,
                         publish_by: str) -> SharingList:
         caller.require_role("center_admin")
-        title = title.strip()
-        if not term_code.strip() or not title or len(title) > 200:
+        title, term_code = title.strip(), term_code.strip()
+        if not term_code or not title or len(title) > 200:
             raise InvalidArgument("a list needs a term and a title (at most 200 characters)")
-        try:
-            notice, deadline = date.fromisoformat(notice_on), date.fromisoformat(publish_by)
-        except ValueError as error:
-            raise InvalidArgument("notice_on and publish_by are YYYY-MM-DD") from error
-        if deadline <= notice:
-            raise InvalidArgument("the list is published after its notice")
+        notice, deadline = parse_day(notice_on, "notice_on"), parse_day(publish_by, "publish_by")
+        term = next((t for t in (await self.peers.list_terms()).terms if t.code == term_code), None)
+        if term is None:
+            raise InvalidArgument(f"{term_code} is not a term of the center's calendar; add the term first",
+                                  reason="UNKNOWN_TERM")
+        dates = check_list_dates(notice, deadline, term.code, date.fromisoformat(term.starts_on))
         async with self.db.transaction() as session:
             if await session.scalar(select(SharingList.id).where(
                     SharingList.province_code == caller.province_code, SharingList.term_code == term_code)):
                 raise AlreadyExists(f"the province already has a sharing list for {term_code}")
-            sharing_list = SharingList(province_code=caller.province_code or "", term_code=term_code.strip(),
-                                       title=title, notice_on=notice_on, publish_by=publish_by, state="open",
+            sharing_list = SharingList(province_code=caller.province_code or "", term_code=term_code,
+                                       title=title, notice_on=dates.notice_on.isoformat(),
+                                       publish_by=dates.publish_by.isoformat(), state="open",
                                        opened_by=caller.user_id, created_at=self.clock())
             session.add(sharing_list)
             await session.flush()
             return sharing_list
 
     async def lists(self, caller: Caller, state: str) -> list[tuple[SharingList, int]]:
-        """The center sees every list of its province; everyone else the published ones (and admins the open)."""
+        """Published lists, to everyone; unpublished ones only in their own province: every state to its
+        center, the open ones to its school admins (who nominate into them)."""
         statement = select(SharingList).order_by(SharingList.created_at.desc())
-        if caller.role != "center_admin":
-            visible = ("published", "open") if caller.role == "school_admin" else ("published",)
-            statement = statement.where(SharingList.state.in_(visible))
+        unpublished = {"center_admin": ("open", "closed"), "school_admin": ("open",)}.get(caller.role, ())
+        statement = statement.where(or_(
+            SharingList.state == "published",
+            and_(SharingList.province_code == (caller.province_code or ""), SharingList.state.in_(unpublished))))
         if state:
             statement = statement.where(SharingList.state == state)
         approved = (select(Entry.list_id, func.count().label("entries")).where(Entry.state == "approved")
@@ -116,14 +121,17 @@ class SharingHandlers:
             sharing_list.state = "closed"
             return sharing_list
 
-    async def publish_list(self, caller: Caller, list_id: str) -> SharingList:
+    async def publish_list(self, caller: Caller, list_id: str, late_reason: str = "") -> SharingList:
         async with self.db.transaction() as session:
             sharing_list = await self._center_list(session, caller, list_id)
             if sharing_list.state == "published":
                 raise FailedPrecondition("the list is published already")
             if await session.scalar(select(Entry.id).where(Entry.list_id == list_id, Entry.state == "submitted")):
                 raise FailedPrecondition("review every submitted entry before publishing")
-            sharing_list.state, sharing_list.published_at = "published", self.clock()
+            now = self.clock()
+            sharing_list.late_reason = late_reason_for(date.fromisoformat(sharing_list.publish_by), now,
+                                                       late_reason)
+            sharing_list.state, sharing_list.published_at = "published", now
             return sharing_list
 
     # ---- entries (school admins) --------------------------------------------------------------
@@ -234,9 +242,11 @@ class SharingHandlers:
             if request.state:
                 statement = statement.where(Entry.state == request.state)
             if request.query.strip():
-                # A substring of the lowercased text: works for Chinese on SQLite and PostgreSQL alike.
-                statement = statement.where(Entry.search_text.contains(request.query.strip().lower(),
-                                                                       autoescape=True))
+                # A substring of the lowercased text (Chinese works on SQLite and PostgreSQL alike), or of
+                # the names' pinyin.
+                text = request.query.strip()
+                statement = statement.where(or_(  # pinyin: "sjjg" or "shujujiegou" finds 数据结构
+                    contains(Entry.search_text, text.lower()), *pinyin.matches_any(Entry.search_pinyin, text)))
             for column, value in ((Entry.school_id, request.school_id), (Entry.category, request.category),
                                   (Entry.term_code, request.term_code)):
                 if value:
@@ -348,12 +358,23 @@ class SharingHandlers:
         without a tutor, the leader gets a class for the adopting school's students."""
         async with self.db.transaction() as session:
             adoption, entry = await self._leaders_adoption(session, caller, adoption_id)
+            if not adoption.tutor_id:
+                # Accepted first: the course service makes a class for another school only on a run
+                # that school adopted (it asks CheckAdoption); undone if the class cannot be made.
+                adoption.state, adoption.decided_at = "accepted", self.clock()
         class_id = ""
         if adoption.tutor_id:
             await self.peers.add_team_member(entry.run_id, adoption.tutor_id, permissions or ["manage_classes"])
         else:
-            class_id = (await self.peers.create_class(entry.run_id, adoption.adopting_school_name,
-                                                      adoption.adopting_school_id)).id
+            try:
+                class_id = (await self.peers.create_class(entry.run_id, adoption.adopting_school_name,
+                                                          adoption.adopting_school_id)).id
+            except BaseException:
+                async with self.db.transaction() as session:
+                    claimed = await session.get(Adoption, adoption_id)
+                    assert claimed is not None
+                    claimed.state, claimed.decided_at = "requested", None
+                raise
         async with self.db.transaction() as session:
             adoption = await session.get(Adoption, adoption_id)
             assert adoption is not None
@@ -370,6 +391,15 @@ class SharingHandlers:
             adoption, _ = await self._leaders_adoption(session, caller, adoption_id)
             adoption.state, adoption.reason, adoption.decided_at = "declined", reason.strip(), self.clock()
             return adoption
+
+    async def adopted(self, caller: Caller, run_id: str, school_id: str) -> bool:
+        """Whether the school adopted this run of a course the caller leads, and the caller accepted it."""
+        async with self.db.read() as session:
+            found = await session.scalar(
+                select(Adoption.id).join(Entry, Entry.id == Adoption.entry_id).where(
+                    Entry.run_id == run_id, Entry.leader_id == caller.user_id,
+                    Adoption.adopting_school_id == school_id, Adoption.state == "accepted").limit(1))
+        return found is not None
 
     async def adoptions(self, caller: Caller, side: str, term_code: str) -> list[tuple[Adoption, Entry, int, int]]:
         """Adopting: the caller's school's adoptions. Providing: who adopted the school's (or leader's) courses."""
@@ -429,16 +459,3 @@ class SharingHandlers:
             entry.online_credits, entry.total_credits = changed.online_credits, changed.total_credits
             entry.leader_id, entry.leader_name = changed.leader_id, changed.leader_name
             entry.refresh_search_text()
-
-
-def table_file(stem: str, headers: list[str], rows: list[list], fmt: str) -> tuple[str, str, bytes]:
-    if fmt == "xlsx":
-        return (f"{stem}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                xlsx_rows(headers, rows))
-    if fmt != "csv":
-        raise InvalidArgument("format is csv or xlsx")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return f"{stem}.csv", "text/csv; charset=utf-8", ("\ufeff" + buffer.getvalue()).encode()  # BOM: Excel reads UTF-8
