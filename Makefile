@@ -45,6 +45,8 @@ bench: contracts/.generated ## run the benchmarks and print their figures (about
 	$(PY) -m bench.courses
 	$(PY) -m bench.policies
 	$(PY) -m bench.sharing
+	$(PY) -m bench.learning
+	$(PY) -m bench.gradebook
 	$(PY) -m bench.imports
 
 k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline

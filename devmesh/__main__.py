@@ -28,7 +28,7 @@ def main() -> None:
     print(f"Starting the mesh (data in {data_dir}, logs in {data_dir / 'logs'}) ...", flush=True)
     try:
         mesh.start()
-        demo.load(Api(mesh.gateway_url))
+        demo.load(Api(mesh.gateway_url), data_dir)
         print(demo.describe(mesh.gateway_url), flush=True)
         print(f"Mail (password resets, new schools' admin accounts): SMTP on 127.0.0.1:{mesh.ports.smtp} "
               f"(SMTP_PORT), each mail kept as an .eml file in {mesh.mail_dir}", flush=True)

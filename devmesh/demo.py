@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from devmesh.client import Api, ApiError
 
@@ -35,7 +38,7 @@ ACCOUNTS = [
 ]
 
 
-def load(api: Api) -> None:
+def load(api: Api, data_dir: Path) -> None:
     platform = api.login(PLATFORM_ADMIN, DEMO_PASSWORD)
     school_ids = {}
     for code, name in SCHOOLS:
@@ -69,6 +72,7 @@ def load(api: Api) -> None:
     _term_calendar(api)
     _pending_teacher_registration(api, school_ids["ZSU"])
     _pending_school_application(api, platform)
+    _demo_course(api, data_dir)
 
 
 TERMS = [
@@ -121,6 +125,75 @@ def _pending_school_application(api: Api, platform: Api) -> None:
     )
 
 
+DEMO_COURSE = "Python程序设计"
+DEMO_VIDEO_SECONDS = 30
+
+
+def _demo_video(folder: Path) -> Path:
+    """A 30-second lecture stand-in the spec accepts as it is (H.264 720p, AAC 48 kHz): made once with ffmpeg."""
+    from services.media.adapters.ffmpeg import binaries
+
+    path = folder / "demo-lecture.mp4"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([
+            binaries()[0], "-nostdin", "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={DEMO_VIDEO_SECONDS}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={DEMO_VIDEO_SECONDS}",
+            "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-b:v", "1500k", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "160k", "-ac", "2", "-ar", "48000", str(path)], check=True, timeout=300)
+    return path
+
+
+def _wait(check, what: str, within: float = 180):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.5)
+    raise RuntimeError(f"demo data: {what} did not happen within {within:.0f} s")
+
+
+def _approve(admin: Api, kind: str, subject_id: str) -> None:
+    """The school admin approves the review item of a subject, once its owner has queued it."""
+    item = _wait(lambda: next((i for i in admin.get("/reviews", params={"kind": kind, "page_size": 200})["items"]
+                               if i["subject_id"] == subject_id), None), f"the {kind} review item")
+    admin.post(f"/reviews/{item['id']}/decision", {"decision": "approve"})
+
+
+def _demo_course(api: Api, data_dir: Path) -> None:
+    """王老师's SPOC with one chapter and one lecture video, its run approved for this term, a class with 张同学 in
+    it and the chapter open: the student has a course to watch from the first sign-in."""
+    teacher = api.login("ZSU-T001", DEMO_PASSWORD)
+    if any(c["course"]["name"] == DEMO_COURSE for c in teacher.get("/courses")["items"]):
+        return
+    admin = api.login("zsu-admin", DEMO_PASSWORD)
+    video = _demo_video(data_dir / "demo")
+    content = video.read_bytes()
+    asset = teacher.request("PUT", "/media/stream", params={"filename": video.name, "kind": "course_video"},
+                            content=content, headers={"Content-Length": str(len(content))})
+    asset_id = asset.get("id") or asset["duplicate_of"]
+    _wait(lambda: teacher.get(f"/media/assets/{asset_id}")["state"] == "ready", "transcoding the demo video")
+    _approve(admin, "media_asset", asset_id)
+    _wait(lambda: teacher.get(f"/media/assets/{asset_id}")["referenceable"], "approving the demo video")
+    course = teacher.post("/courses", {"kind": "spoc_independent", "name": DEMO_COURSE, "category": "专业课"})
+    teacher.request("PATCH", f"/courses/{course['id']}", json={"online_credits": 0, "total_credits": 2})
+    plan = teacher.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 初识Python"})
+    chapter = plan["nodes"][-1]["id"]
+    teacher.post(f"/courses/{course['id']}/plan/nodes", {"kind": "unit", "title": "1.1 第一个程序",
+                                                         "parent_id": chapter, "resource_id": asset_id})
+    term = TERMS[0]["code"]
+    run = teacher.post(f"/courses/{course['id']}/runs", {"term_code": term})
+    teacher.post(f"/runs/{run['id']}/publish", {"term_code": term})
+    _approve(admin, "course_run", run["id"])
+    _wait(lambda: teacher.get(f"/runs/{run['id']}")["state"] in ("published", "running"), "approving the demo run")
+    run_chapter = next(n["id"] for n in teacher.get(f"/courses/{course['id']}/plan", params={"run_id": run["id"]})[
+        "nodes"] if n["kind"] == "chapter")
+    course_class = teacher.post(f"/runs/{run['id']}/classes", {"name": "计算机2026-1班"})
+    teacher.post(f"/classes/{course_class['id']}/students", {"student_numbers": ["S001"]})
+    teacher.post(f"/classes/{course_class['id']}/releases", {"chapter_id": run_chapter})
+
+
 def describe(gateway_url: str) -> str:
     rows = [f"  {PLATFORM_ADMIN:<12} platform_admin", *(f"  {a.username:<12} {a.role}" for a in ACCOUNTS)]
     return "\n".join(
@@ -131,6 +204,7 @@ def describe(gateway_url: str) -> str:
             *rows,
             "  li.teacher   a teacher registration waiting for zsu-admin's review",
             "  plus one out-of-province school application waiting for the platform admin.",
+            f"  ZSU-S001 studies {DEMO_COURSE} (王老师's course, one chapter open to the class).",
             "Data is kept under the data folder; Ctrl-C stops everything.",
         ]
     )

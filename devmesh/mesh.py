@@ -29,7 +29,7 @@ from servicekit.config import DEFAULT_PORTS
 from servicekit.messaging import NATS_USERS, authorization_block
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("identity", "review", "media", "course", "sharing")  # the services built so far, in start order
+SERVICES = ("identity", "review", "media", "course", "sharing", "learning")  # the services built so far, in start order
 MEDIA_WORKERS = ("media_worker", "media_worker1")
 WEED_GRPC_OFFSET = 10000  # weed listens on port + 10000 for gRPC
 
@@ -62,6 +62,7 @@ class Ports:
     media: int = DEFAULT_PORTS["media"]
     course: int = DEFAULT_PORTS["course"]
     sharing: int = DEFAULT_PORTS["sharing"]
+    learning: int = DEFAULT_PORTS["learning"]
     media_worker: int = 50173  # the workers' health ports
     media_worker1: int = 50174
     smtp: int = 11025  # the local mail server (devmesh.smtp); mails land in DATA_DIR/mail
@@ -149,6 +150,7 @@ class Mesh:
                 "MEDIA_ADDR": f"127.0.0.1:{self.ports.media}",
                 "COURSE_ADDR": f"127.0.0.1:{self.ports.course}",
                 "SHARING_ADDR": f"127.0.0.1:{self.ports.sharing}",
+                "LEARNING_ADDR": f"127.0.0.1:{self.ports.learning}",
                 "GATEWAY_PORT": str(self.ports.gateway),
                 "S3_ENDPOINT": self.s3_endpoint,
                 "AWS_ACCESS_KEY_ID": self.s3_access_key,

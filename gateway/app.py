@@ -17,13 +17,26 @@ from starlette.exceptions import HTTPException
 
 from contracts.course.v1 import course_pb2_grpc
 from contracts.identity.v1 import identity_pb2_grpc
+from contracts.learning.v1 import assessments_pb2_grpc, grades_pb2_grpc, learning_pb2_grpc
 from contracts.media.v1 import media_pb2_grpc
 from contracts.review.v1 import review_pb2_grpc
 from contracts.sharing.v1 import sharing_pb2_grpc
 from gateway import problems
+from gateway.heartbeats import HeartbeatBatcher, HeartbeatFastPath
 from gateway.limits import BodyLimitMiddleware
 from gateway.ratelimit import RateLimits, configured_limits
-from gateway.routes import accounts, courses, media, policies, reviews, sharing, statistics
+from gateway.routes import (
+    accounts,
+    assessments,
+    courses,
+    grades,
+    learning,
+    media,
+    policies,
+    reviews,
+    sharing,
+    statistics,
+)
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.config import MeshSettings
@@ -42,6 +55,9 @@ class Backends:
     media: media_pb2_grpc.MediaServiceStub
     course: course_pb2_grpc.CourseServiceStub
     sharing: sharing_pb2_grpc.SharingServiceStub
+    learning: learning_pb2_grpc.LearningServiceStub
+    assessments: assessments_pb2_grpc.AssessmentServiceStub
+    grades: grades_pb2_grpc.GradebookServiceStub
     verifier: TokenVerifier
 
     @classmethod
@@ -52,6 +68,7 @@ class Backends:
             "media": channel(mesh.media_addr),
             "course": channel(mesh.course_addr),
             "sharing": channel(mesh.sharing_addr),
+            "learning": channel(mesh.learning_addr),
         }
         return cls(
             channels=channels,
@@ -60,6 +77,9 @@ class Backends:
             media=media_pb2_grpc.MediaServiceStub(channels["media"]),
             course=course_pb2_grpc.CourseServiceStub(channels["course"]),
             sharing=sharing_pb2_grpc.SharingServiceStub(channels["sharing"]),
+            learning=learning_pb2_grpc.LearningServiceStub(channels["learning"]),
+            assessments=assessments_pb2_grpc.AssessmentServiceStub(channels["learning"]),
+            grades=grades_pb2_grpc.GradebookServiceStub(channels["learning"]),
             verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
         )
 
@@ -75,6 +95,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limits = configured_limits()
         app.state.backends = Backends.connect(mesh)
+        app.state.heartbeats = HeartbeatBatcher(app.state.backends.learning)
         # NATS: revoked sessions (the token verifier's deny list) and the replicas' shared rate limits.
         app.state.nats = await connect(mesh.nats_url, "gateway")
         js = app.state.nats.jetstream()
@@ -106,6 +127,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
             "/subtitles": 5 * 1024 * 1024,
         },
     )
+    app.add_middleware(HeartbeatFastPath)  # outermost of these: the hottest route skips the body limit's wrapping
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(media.router, prefix=API_PREFIX)
@@ -113,6 +135,10 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(policies.router, prefix=API_PREFIX)
     app.include_router(sharing.router, prefix=API_PREFIX)
     app.include_router(statistics.router, prefix=API_PREFIX)
+    app.include_router(learning.router, prefix=API_PREFIX)
+    app.include_router(learning.heartbeats, prefix=API_PREFIX)
+    app.include_router(assessments.router, prefix=API_PREFIX)
+    app.include_router(grades.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:

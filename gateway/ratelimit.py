@@ -54,6 +54,9 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     "teacher_registration": ("TEACHER_REGISTRATION", "120/minute", "10/minute"),
     "school_application": ("SCHOOL_APPLICATION", "60/minute", "10/hour"),
     "password_reset": ("PASSWORD_RESET", "60/minute", "5/hour"),
+    # public learners (社会学习者): per address, per e-mail address
+    "learner_registration": ("LEARNER_REGISTRATION", "120/minute", "10/hour"),
+    "learner_verification": ("LEARNER_VERIFICATION", "300/minute", "30/hour"),
 }
 
 

@@ -215,6 +215,9 @@ class RevocationList:
                     pass
 
 
+VERIFIED_TOKENS_KEPT = 50_000
+
+
 class TokenVerifier:
     """Verifies access tokens locally; fetches the JWKS again when it meets an unknown key id.
 
@@ -230,6 +233,7 @@ class TokenVerifier:
         self._fetched_at = 0.0
         self._refetch_after = refetch_after
         self._lock = asyncio.Lock()
+        self._verified: dict[str, tuple[dict, Caller]] = {}
 
     async def _refresh(self) -> None:
         async with self._lock:
@@ -240,6 +244,26 @@ class TokenVerifier:
             self._fetched_at = time.monotonic()
 
     async def verify(self, token: str) -> Caller:
+        """The token's caller. A signature checked once is remembered until the token expires (a player's
+        heartbeats carry the same token every few seconds); expiry and revocation are checked on every use."""
+        known = self._verified.get(token)
+        if known is not None:
+            claims, caller = known
+            if claims["exp"] <= time.time():
+                self._verified.pop(token, None)
+                raise Unauthenticated("token expired; refresh it", reason="TOKEN_EXPIRED")
+            await self.revocations.ready()
+            if self.revocations.is_revoked(claims):
+                raise Unauthenticated("this session has ended (signed out or password changed); sign in again",
+                                      reason="TOKEN_REVOKED")
+            return caller
+        caller, claims = await self._verify_signature(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()  # a burst of new sessions: start over rather than grow without bound
+        self._verified[token] = (claims, caller)
+        return caller
+
+    async def _verify_signature(self, token: str) -> tuple[Caller, dict]:
         try:
             key_id = jwt.get_unverified_header(token).get("kid", "")
         except jwt.PyJWTError as error:
@@ -268,4 +292,4 @@ class TokenVerifier:
         if self.revocations.is_revoked(claims):
             raise Unauthenticated("this session has ended (signed out or password changed); sign in again",
                                   reason="TOKEN_REVOKED")
-        return Caller.from_claims(claims)
+        return Caller.from_claims(claims), claims

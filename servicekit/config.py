@@ -16,6 +16,7 @@ DEFAULT_PORTS = {
     "media": 50163,
     "sharing": 50164,
     "review": 50165,
+    "learning": 50166,
 }
 
 
@@ -34,6 +35,7 @@ class MeshSettings(BaseSettings):
     media_addr: str = f"127.0.0.1:{DEFAULT_PORTS['media']}"
     course_addr: str = f"127.0.0.1:{DEFAULT_PORTS['course']}"
     sharing_addr: str = f"127.0.0.1:{DEFAULT_PORTS['sharing']}"
+    learning_addr: str = f"127.0.0.1:{DEFAULT_PORTS['learning']}"
 
     @property
     def is_development(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -128,6 +129,9 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):
                       name=service)
 
 
+MAX_CONNECTION_AGE_MS = int(os.environ.get("GRPC_MAX_CONNECTION_AGE_SECONDS", "300")) * 1000
+
+
 class ServiceHost:
     """One service process: a grpc.aio server plus its background workers."""
 
@@ -139,6 +143,11 @@ class ServiceHost:
             options=[
                 ("grpc.max_receive_message_length", 64 * 1024 * 1024),
                 ("grpc.max_send_message_length", 64 * 1024 * 1024),
+                # A client keeps one HTTP/2 connection, and a Kubernetes Service balances connections, not calls:
+                # closing each connection after a few minutes (GOAWAY, in-flight calls finish) makes clients
+                # reconnect, so replicas an autoscaler adds get their share.
+                ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+                ("grpc.max_connection_age_grace_ms", 30_000),
             ],
         )
         self.health = health.aio.HealthServicer()

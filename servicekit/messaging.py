@@ -24,6 +24,7 @@ STREAMS: dict[str, str] = {
     "COURSE": "course.>",
     "MEDIA": "media.>",
     "SHARING": "sharing.>",
+    "LEARNING": "learning.>",
 }
 DUPLICATE_WINDOW_SECONDS = 600.0
 
@@ -33,7 +34,7 @@ EVENT_TYPE_HEADER = "Event-Type"
 # The NATS users of the mesh: each service publishes as itself; the transcoding workers and the
 # gateway only read.
 PRODUCERS: dict[str, str] = {"identity": "IDENTITY", "review": "REVIEW", "course": "COURSE",
-                             "media": "MEDIA", "sharing": "SHARING"}
+                             "media": "MEDIA", "sharing": "SHARING", "learning": "LEARNING"}
 READERS: dict[str, str | None] = {"media-worker": "MEDIA", "gateway": None}
 NATS_USERS: tuple[str, ...] = (*PRODUCERS, *READERS)
 # The durable consumers each user owns: nobody else may create, update, fetch from or acknowledge
@@ -47,6 +48,7 @@ DURABLES: dict[str, tuple[str, ...]] = {
     "media": ("media-review-decisions",),
     "media-worker": ("media-workers",),
     "sharing": ("sharing-review-decisions", "sharing-run-changes", "sharing-course-changes"),
+    "learning": ("learning-run-openings",),
 }
 # JetStream key-value buckets a user owns (gateway.ratelimit.BUCKET: the replicas' shared counters).
 KV_BUCKETS: dict[str, tuple[str, ...]] = {"gateway": ("gateway_rate_limits",)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC
 from typing import Annotated, Any, Literal
 
@@ -31,14 +32,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class LoginBody(BaseModel):
-    login: str = Field(description="username or phone number", max_length=64)
+    login: str = Field(description="username, phone number, or a public learner's e-mail address", max_length=200)
     password: str = Field(max_length=200)
     captcha_id: str = Field("", max_length=36, description="after repeated failures: the captcha's id")
     captcha_answer: str = Field("", max_length=20, description="the characters in the captcha's picture")
 
 
 class CaptchaBody(BaseModel):
-    login: str = Field(description="the username or phone number signing in", max_length=64)
+    login: str = Field(description="the username, phone number or e-mail address signing in", max_length=200)
 
 
 class PasswordResetBody(BaseModel):
@@ -88,6 +89,21 @@ class TeacherRegistrationBody(BaseModel):
     staff_number: str = Field(max_length=32)
 
 
+class LearnerBody(BaseModel):
+    email: str = Field(max_length=200, description="signs in with it; the verification code is mailed to it")
+    name: str = Field(max_length=100)
+    password: str = Field(max_length=200, description="at least 8 characters, letters and digits")
+
+
+class LearnerEmailBody(BaseModel):
+    email: str = Field(max_length=200)
+
+
+class LearnerVerificationBody(BaseModel):
+    email: str = Field(max_length=200)
+    code: str = Field(max_length=20, description="the 6 digits from the mail")
+
+
 class SchoolApplicationBody(BaseModel):
     school_name: str = Field(max_length=100)
     province_code: str = Field(max_length=6)
@@ -102,9 +118,9 @@ class SchoolApplicationBody(BaseModel):
 
 @router.post("/auth/login", tags=["auth"], dependencies=[limit("login", "login")])
 async def login(body: LoginBody, backends: Backends) -> Any:
-    """Sign in with a username or phone number. After three failures in a row the answer is 401 with
-    reason `CAPTCHA_REQUIRED` and a `captcha` (id and PNG): send its characters with the next try.
-    Five failures in a row lock the account for 15 minutes."""
+    """Sign in with a username, phone number or (public learners) e-mail address. After three failures in a
+    row the answer is 401 with reason `CAPTCHA_REQUIRED` and a `captcha` (id and PNG): send its characters with
+    the next try. Five failures in a row lock the account for 15 minutes."""
     try:
         reply = await backends.identity.Login(pb.LoginRequest(**body.model_dump()), timeout=TIMEOUT)
     except grpc.aio.AioRpcError as error:
@@ -308,6 +324,48 @@ async def import_accounts(
 async def register_teacher(body: TeacherRegistrationBody, backends: Backends) -> dict[str, Any]:
     """The account stays pending until the school's admin approves it in the review queue."""
     reply = await backends.identity.RegisterTeacher(pb.RegisterTeacherRequest(**body.model_dump()), timeout=TIMEOUT)
+    return as_json(reply)
+
+
+# ---- public learners (社会学习者) -------------------------------------------------------------
+
+
+@router.post("/learners", tags=["registration"], status_code=201,
+             dependencies=[limit("learner_registration", "email")])
+async def register_learner(body: LearnerBody, backends: Backends) -> dict[str, Any]:
+    """A public learner registers: a student account of no school, `unverified` until the 6-digit code mailed
+    to the address (valid 30 minutes, 5 tries) is sent to `/learners/verify`; then they sign in with the
+    address. An address an account already has: 409 `EMAIL_TAKEN`. Public learners join the public classes
+    of MOOC runs only."""
+    reply = await backends.identity.RegisterLearner(pb.RegisterLearnerRequest(**body.model_dump()), timeout=TIMEOUT)
+    return as_json(reply)
+
+
+@router.post("/learners/verification-code", tags=["registration"], status_code=202,
+             dependencies=[limit("learner_registration", "email")])
+async def resend_learner_code(body: LearnerEmailBody, backends: Backends) -> Any:
+    """Mails a new code (the previous one stops working): at most 5 an hour, and a minute apart while the
+    last one still works; else 429 `VERIFICATION_CODE_RATE_LIMITED`."""
+    try:
+        reply = await backends.identity.ResendLearnerCode(pb.ResendLearnerCodeRequest(email=body.email),
+                                                          timeout=TIMEOUT)
+    except grpc.aio.AioRpcError as error:
+        if rpc_reason(error) != "VERIFICATION_CODE_RATE_LIMITED":
+            raise
+        detail = error.details() or "too many codes asked for"
+        wait = re.search(r"in (\d+) s\b", detail)
+        response = problem(429, detail, "VERIFICATION_CODE_RATE_LIMITED")
+        response.headers["Retry-After"] = wait.group(1) if wait else "3600"
+        return response
+    return as_json(reply)
+
+
+@router.post("/learners/verify", tags=["registration"], dependencies=[limit("learner_verification", "email")])
+async def verify_learner(body: LearnerVerificationBody, backends: Backends) -> dict[str, Any]:
+    """Activates the registration with the mailed code. Wrong: 400 `VERIFICATION_CODE_WRONG` (tries left in
+    the detail); after 5 wrong tries 409 `VERIFICATION_TRIES_EXHAUSTED`; too late 409
+    `VERIFICATION_CODE_EXPIRED` (ask for a new code either way)."""
+    reply = await backends.identity.VerifyLearner(pb.VerifyLearnerRequest(**body.model_dump()), timeout=TIMEOUT)
     return as_json(reply)
 
 

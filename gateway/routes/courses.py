@@ -404,9 +404,18 @@ async def create_class(run_id: str, body: ClassBody, backends: Backends, me: Sig
                                me))
 
 
+@router.get("/classes/{class_id}/students")
+async def class_roster(class_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A class and its students (number, name, school): for the run's team and the admins of the run's school and
+    of the class's school."""
+    reply = await _call(backends, "GetClassRoster", pb.GetClassRosterRequest(class_id=class_id), me)
+    return await json_off_loop(lambda: as_json(reply))  # type: ignore[return-value]
+
+
 @router.post("/classes/{class_id}/students")
 async def add_class_students(class_id: str, body: StudentsBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """Existing accounts by student number; unknown numbers come back."""
+    """Existing accounts by student number; unknown numbers come back, and (`over_limit`) the students not added
+    because they already take the most online courses at once their school's policy allows."""
     request = pb.AddClassStudentsRequest(class_id=class_id, student_numbers=body.student_numbers)
     return as_json(await _call(backends, "AddClassStudents", request, me))
 
@@ -416,7 +425,8 @@ async def import_class_students(class_id: str, backends: Backends, me: SignedIn,
                                 file: Annotated[UploadFile, File(description="CSV/XLSX: number, name, phone, ...")]
                                 ) -> dict[str, Any]:
     """A student list; accounts that do not exist yet are created by identity, their one-time passwords on a
-    credentials sheet the importing teacher downloads once from `credentials_sheet_url`."""
+    credentials sheet the importing teacher downloads once from `credentials_sheet_url`. Students already taking
+    the most online courses at once their policy allows are not added: `over_limit` lists them with the courses."""
     request = pb.ImportClassStudentsRequest(class_id=class_id, filename=file.filename or "", content=await file.read())
     reply = await _call(backends, "ImportClassStudents", request, me)
 
@@ -445,5 +455,6 @@ async def release_chapter(class_id: str, body: ReleaseBody, backends: Backends, 
 
 @router.post("/runs/{run_id}/join")
 async def join_run(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """A student joins a published run without a class and lands in its public class."""
+    """A student joins a published run without a class and lands in its public class; refused (409,
+    TOO_MANY_COURSES) when they already take the most online courses at once their policy allows."""
     return as_json(await _call(backends, "JoinRun", pb.JoinRunRequest(run_id=run_id), me))

@@ -21,7 +21,7 @@ from servicekit.auth import Caller
 from servicekit.clients import bearer
 from servicekit.errors import Unauthenticated
 
-_bearer_scheme = HTTPBearer(auto_error=False, description="the access_token from /api/v1/auth/login")
+bearer_scheme = HTTPBearer(auto_error=False, description="the access_token from /api/v1/auth/login")
 
 
 def _backends(request: Request):  # type: ignore[no-untyped-def]
@@ -43,7 +43,7 @@ class SignedInCaller:
 
 async def _signed_in(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> SignedInCaller:
     if credentials is None:
         raise HTTPException(401, "sign in first: send Authorization: Bearer <access token>")

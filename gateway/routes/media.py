@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import grpc
 import httpx
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
@@ -157,18 +157,49 @@ async def get_asset(asset_id: str, backends: Backends, me: SignedIn) -> dict[str
                                                  timeout=TIMEOUT))
 
 
+Grant = Annotated[str, Query(max_length=4096, description="a playback grant from the learning service (the grant "
+                                                          "of POST /learning/runs/{run_id}/units/{unit_id}/plays)")]
+
+
 @router.get("/assets/{asset_id}/playback")
-async def playback(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
-    """URLs that expire: the progressive MP4, poster, thumbnails, subtitles; HLS playlists are
-    served at /media/assets/{asset_id}/hls/{name} with the same token."""
-    reply = await backends.media.GetPlayback(pb.GetPlaybackRequest(id=asset_id), metadata=me.metadata,
+async def playback(asset_id: str, request: Request, backends: Backends, me: SignedIn,
+                   grant: Grant = "") -> dict[str, Any]:
+    """URLs that expire: the progressive MP4, poster, thumbnails, subtitles (SRT, and WebVTT for browsers in
+    `subtitle_vtt_urls`); `hls_url` is the master playlist, fetched with the same token.
+
+    The asset's teacher and their school's admins play it as it is; a learner plays a ready, approved asset with the
+    playback grant the learning service gave them for it (`?grant=`). With a grant, `hls_url` carries it in its path
+    (/media/play/{grant}/assets/{asset_id}/hls/master.m3u8), so the variant playlists the master names relatively
+    carry it too."""
+    reply = await backends.media.GetPlayback(pb.GetPlaybackRequest(id=asset_id, grant=grant), metadata=me.metadata,
                                              timeout=TIMEOUT)
-    return as_json(reply)
+    answer = as_json(reply)
+    if reply.hls_playlists:
+        root = request.scope.get("root_path", "")
+        if grant:
+            answer["hls_url"] = root + request.app.url_path_for("granted_hls_playlist", grant=grant,
+                                                                asset_id=asset_id, name="master.m3u8")
+        else:
+            answer["hls_url"] = root + request.app.url_path_for("hls_playlist", asset_id=asset_id,
+                                                                name="master.m3u8")
+    return answer
 
 
 @router.get("/assets/{asset_id}/hls/{name:path}", response_class=PlainTextResponse)
 async def hls_playlist(asset_id: str, name: str, backends: Backends, me: SignedIn) -> PlainTextResponse:
+    """The teacher's and the school admins' HLS playlists: segments presigned, variants relative."""
     reply = await backends.media.GetHlsPlaylist(pb.GetHlsPlaylistRequest(id=asset_id, name=name),
+                                                metadata=me.metadata, timeout=TIMEOUT)
+    return PlainTextResponse(reply.text, media_type="application/vnd.apple.mpegurl")
+
+
+@router.get("/play/{grant}/assets/{asset_id}/hls/{name:path}", response_class=PlainTextResponse)
+async def granted_hls_playlist(grant: Annotated[str, Path(max_length=4096)], asset_id: str, name: str,
+                               backends: Backends, me: SignedIn) -> PlainTextResponse:
+    """HLS playlists played with a playback grant (hls.js: load the master from here, send the token as usual).
+    The grant is in the path, not the query: the master names its variants relatively (`720p/index.m3u8`), and a
+    relative URI keeps the path but drops the query, so every playlist the master leads to carries the grant."""
+    reply = await backends.media.GetHlsPlaylist(pb.GetHlsPlaylistRequest(id=asset_id, name=name, grant=grant),
                                                 metadata=me.metadata, timeout=TIMEOUT)
     return PlainTextResponse(reply.text, media_type="application/vnd.apple.mpegurl")
 

@@ -21,7 +21,9 @@ class PolicyLayerBody(BaseModel):
                     "from the layers below. Names: minutes_per_credit, min_class_hours_per_credit, "
                     "max_concurrent_online_courses, video_recommended_min_minutes, video_recommended_max_minutes, "
                     "video_max_minutes, video_max_minutes_at_acceptance, videos_per_class_hour_min, "
-                    "video_per_class_hour_min_minutes, video_per_class_hour_max_minutes; and video_spec, a name: "
+                    "video_per_class_hour_min_minutes, video_per_class_hour_max_minutes, "
+                    "video_complete_slack_seconds (a unit is complete with all but this many seconds watched), "
+                    "pass_mark (a course result passes at or above it); and video_spec, a name: "
                     "the video technical spec the school's videos are checked against (default, zhejiang, henan, "
                     "changsha)")
     note: str = Field("", max_length=2000)

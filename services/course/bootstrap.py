@@ -23,6 +23,7 @@ from services.course.adapters.orm import inbox, outbox
 from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
 from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.courses import CourseHandlers
+from services.course.service_layer.learners import LearnerHandlers
 from services.course.service_layer.policies import POLICY_READING_SERVICES, PolicyHandlers
 from services.course.service_layer.registry import OWNER, RegistryHandlers, Teachers
 from services.course.service_layer.statistics import StatisticsHandlers
@@ -97,13 +98,14 @@ async def build() -> tuple[ServiceHost, Runtime]:
     async def asset_changed(session, event: media_pb2.ReferenceabilityChanged, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
         await courses.asset_changed(session, event)
 
-    # The media service (its API and its workers) reads a school's policy in force with its own key: a worker's
-    # job has no user behind it. That key opens this one read and nothing else.
-    grants = ServiceGrants({"media": service_key("media", mesh)},
+    # The media service (its API and its workers) and the learning service read a school's policy in force with
+    # their own keys: a worker's job has no user behind it. Those keys open this one read and nothing else.
+    grants = ServiceGrants({name: service_key(name, mesh) for name in POLICY_READING_SERVICES},
                            {f"/{SERVICE}/GetEffectivePolicy": POLICY_READING_SERVICES})
     host = ServiceHost("course", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer),
                                                    service_grants=grants))
-    servicer = CourseServicer(registry, courses, teams, categories, StatisticsHandlers(runtime.db))
+    servicer = CourseServicer(registry, courses, teams, categories, StatisticsHandlers(runtime.db),
+                              LearnerHandlers(runtime.db, courses))
     host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),

@@ -17,6 +17,7 @@ from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.consumer import JobConsumer, Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
+from servicekit.playback import GRANT_SERVICE
 from servicekit.reviews import decided_subject
 from servicekit.runtime import Runtime
 from servicekit.service_keys import service_key
@@ -59,7 +60,9 @@ async def build() -> tuple[ServiceHost, Runtime]:
     store = blob_store()
     await store.ensure_bucket()
     course = channel(mesh.course_addr)
-    handlers = MediaHandlers(runtime.db, store, media_config(runtime), school_policies(course, runtime))
+    # Playback grants are signed with the learning service's key (LEARNING_SERVICE_KEY); media checks them locally.
+    handlers = MediaHandlers(runtime.db, store, media_config(runtime), school_policies(course, runtime),
+                             grant_key=service_key(GRANT_SERVICE, mesh))
     identity = channel(mesh.identity_addr)
     host = ServiceHost("media", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)))
     host.add_servicer(media_pb2_grpc.add_MediaServiceServicer_to_server, MediaServicer(handlers), SERVICE)

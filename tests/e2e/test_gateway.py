@@ -18,7 +18,8 @@ def test_health_openapi_and_docs(mesh: Mesh) -> None:
         health = http.get("/healthz")
         assert health.status_code == 200
         assert health.json()["services"] == {"identity": "SERVING", "review": "SERVING", "media": "SERVING",
-                                              "course": "SERVING", "sharing": "SERVING"}
+                                              "course": "SERVING", "sharing": "SERVING",
+                                              "learning": "SERVING"}
         paths = http.get("/openapi.json").json()["paths"]
         assert all(path.startswith(("/api/v1/", "/healthz", "/.well-known")) for path in paths)
         for route in ("/api/v1/auth/login", "/api/v1/schools/{school_id}/imports", "/api/v1/reviews/{item_id}/decision",

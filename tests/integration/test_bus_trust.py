@@ -219,7 +219,9 @@ def test_every_durable_consumer_in_the_code_belongs_to_its_services_nats_user() 
     root = Path(__file__).resolve().parents[2] / "services"
     found: dict[str, set[str]] = {}
     for bootstrap in root.glob("*/bootstrap.py"):
-        text = bootstrap.read_text(encoding="utf-8")
+        # A service's subscriptions: in its bootstrap, or in the entrypoints it wires (the learning service's).
+        text = "\n".join(path.read_text(encoding="utf-8")
+                         for path in [bootstrap, *bootstrap.parent.glob("entrypoints/*.py")])
         for name in re.findall(r'durable="([^"]+)"', text):
             found.setdefault(bootstrap.parent.name, set()).add(name)
         if "durable=WORK_QUEUE" in text:

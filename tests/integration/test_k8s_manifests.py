@@ -34,8 +34,17 @@ KEDA_KINDS = frozenset({("keda.sh/v1alpha1", "ScaledObject")})
 MEDIA_SOURCES = ROOT / "services" / "media"
 
 APP_IMAGE = "open-course-platform"  # one image, one process per Deployment
-GRPC_SERVICES = {"identity", "review", "course", "sharing", "media"}  # at least these; more join later
+GRPC_SERVICES = {"identity", "review", "course", "sharing", "media", "learning"}  # at least these; more join later
 GRPC_WORKERS = {"media-worker"}  # gRPC health only, no Service: probed natively all the same
+# Deployments an autoscaler owns the count of: the transcoding workers, and learning (video progress heartbeats).
+AUTOSCALED = {"media-worker", "learning"}
+# Service keys (servicekit.service_keys): Secret service-keys, key <service>, read as <SERVICE>_SERVICE_KEY by the
+# service that presents it and by those that check it, and by no other Deployment.
+SERVICE_KEYS_SECRET = "service-keys"
+SERVICE_KEY_HOLDERS = {
+    "media": {"media", "media-worker", "course"},  # media reads schools' policies from course
+    "learning": {"learning", "media", "course"},  # learning signs playback grants (media checks), reads policies
+}
 PROVINCES = {"zhejiang": "33"}  # GB/T 2260 code each known overlay must deploy with
 KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schemas the package bundles
 
@@ -356,9 +365,9 @@ def test_grpc_services_use_native_grpc_probes(target: Path) -> None:
 @targets
 def test_autoscalers_target_rendered_deployments(target: Path) -> None:
     docs = render(target)
-    assert any(
-        doc["spec"]["scaleTargetRef"].get("name") == "media-worker" for doc in by_kind(docs, "HorizontalPodAutoscaler")
-    ), f"{target_id(target)}: no HorizontalPodAutoscaler scales the media-worker Deployment"
+    scaled = {doc["spec"]["scaleTargetRef"].get("name") for doc in by_kind(docs, "HorizontalPodAutoscaler")}
+    for name in sorted(AUTOSCALED):
+        assert name in scaled, f"{target_id(target)}: no HorizontalPodAutoscaler scales the {name} Deployment"
     problems = autoscaler_problems(docs)
     assert not problems, "\n".join(problems)
 
@@ -460,6 +469,43 @@ def test_every_secret_the_pods_need_is_documented(target: Path) -> None:
     assert not problems, "\n".join(problems)
 
 
+@targets
+def test_service_keys_come_from_their_secret_to_exactly_their_holders(target: Path) -> None:
+    """Each <SERVICE>_SERVICE_KEY a pod reads comes from Secret service-keys key <service>, never from a value."""
+    holders: dict[str, set[str]] = {}
+    problems = []
+    for doc in workloads(render(target)):
+        for container in containers(doc):
+            for env in container.get("env", []):
+                match = re.fullmatch(r"([A-Z0-9_]+)_SERVICE_KEY(_FILE)?", env["name"])
+                if not match:
+                    continue
+                service = match.group(1).lower().replace("_", "-")
+                key_ref = env.get("valueFrom", {}).get("secretKeyRef") or {}
+                if match.group(2) or (key_ref.get("name"), key_ref.get("key")) != (SERVICE_KEYS_SECRET, service):
+                    problems.append(f"{ref(doc)}: {env['name']} must come from Secret {SERVICE_KEYS_SECRET} "
+                                    f"key {service}")
+                holders.setdefault(service, set()).add(app_of(doc))
+    rendered = {app_of(doc) for doc in workloads(render(target))}
+    for service, expected in sorted(SERVICE_KEY_HOLDERS.items()):
+        found = holders.get(service, set())
+        if found != expected & rendered:
+            problems.append(
+                f"{service}'s service key is read by {sorted(found)}, expected {sorted(expected & rendered)}"
+            )
+    assert not problems, "\n".join(problems)
+
+
+@overlays
+def test_every_platform_deployment_has_a_disruption_budget(overlay: Path) -> None:
+    """A node drain never takes every pod of a process at once."""
+    docs = render(overlay)
+    budgets = [doc["spec"]["selector"].get("matchLabels") or {} for doc in by_kind(docs, "PodDisruptionBudget")]
+    missing = [ref(doc) for doc in by_kind(docs, "Deployment")
+               if not any(labels and labels.items() <= pod_labels(doc).items() for labels in budgets)]
+    assert not missing, f"{target_id(overlay)}: no PodDisruptionBudget for {missing}"
+
+
 @overlays
 def test_overlay_sets_a_namespace_and_the_host_province(overlay: Path) -> None:
     docs = render(overlay)
@@ -518,7 +564,9 @@ def test_keda_component_scales_media_workers_on_their_queue(overlay: Path) -> No
     assert len(scaled) == 1, f"expected one ScaledObject, found {[ref(doc) for doc in scaled]}"
     (scaled_object,) = scaled
     assert scaled_object["spec"]["scaleTargetRef"]["name"] == "media-worker"
-    assert not by_kind(docs, "HorizontalPodAutoscaler"), "the base HPA must give way to KEDA's own"
+    assert not [doc for doc in by_kind(docs, "HorizontalPodAutoscaler")
+                if doc["spec"]["scaleTargetRef"].get("name") == "media-worker"], \
+        "the base HPA of media-worker must give way to KEDA's own"
     problems = autoscaler_problems(docs)
     assert not problems, "\n".join(problems)
 

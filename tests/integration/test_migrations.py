@@ -12,7 +12,7 @@ from servicekit.db import Database
 from servicekit.migrations import script_location
 
 
-@pytest.mark.parametrize("service", ["identity", "review", "media", "course", "sharing"])
+@pytest.mark.parametrize("service", ["identity", "review", "media", "course", "sharing", "learning"])
 async def test_migrations_match_the_models(service: str, database_url) -> None:  # type: ignore[no-untyped-def]
     url, schema = database_url
     db = Database.from_url(url, schema)

@@ -208,11 +208,16 @@ class RunMember(Base):
 
 
 class ClassStudent(Base):
+    """A student in a class; with the student's own school and its province (a public class takes students of any
+    school, and public learners of none: ""), whose policy sets how many courses they take at once."""
+
     __tablename__ = "class_students"
     class_id: Mapped[str] = mapped_column(ForeignKey("classes.id"), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
     number: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
+    school_id: Mapped[str] = mapped_column(String(36), default="")
+    province_code: Mapped[str] = mapped_column(String(6), default="")
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

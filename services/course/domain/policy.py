@@ -45,6 +45,9 @@ NUMBERS: dict[str, NumberSpec] = {
     "video_per_class_hour_max_minutes": NumberSpec("a class hour's video, longest, minutes", 600, nullable=True),
     "video_spec": NumberSpec("the video technical spec the school's videos are checked against",
                              choices=VIDEO_SPECS),
+    "video_complete_slack_seconds": NumberSpec(
+        "seconds of a video a student may leave unwatched and still complete the unit", 600),
+    "pass_mark": NumberSpec("a course result's pass mark, out of 100", 100),
 }
 
 # Pairs that must stay ordered in the policy in force (smaller, larger).
@@ -72,6 +75,8 @@ PLATFORM_DEFAULTS: dict[str, Value] = {
     "video_per_class_hour_min_minutes": None,
     "video_per_class_hour_max_minutes": None,
     "video_spec": "default",
+    "video_complete_slack_seconds": 5,  # the player's last seconds (an outro, a rounding) do not block completion
+    "pass_mark": 60,
 }
 PLATFORM_DEFAULTS_VERSION = 1
 
@@ -101,6 +106,9 @@ CHANGSHA_SCHOOL_POLICY: dict[str, Value] = {
     "video_per_class_hour_min_minutes": 3,
     "video_per_class_hour_max_minutes": 15,
     "video_spec": "changsha",
+    # Seed 002 names neither; the school's layer files the platform's (a whole policy, every number its own).
+    "video_complete_slack_seconds": 5,
+    "pass_mark": 60,
 }
 
 

@@ -10,12 +10,13 @@ from contracts.course.v1 import course_pb2_grpc
 from servicekit.auth import require_caller
 from servicekit.errors import InvalidArgument
 from servicekit.spreadsheets import table_file
-from services.course.adapters.orm import Category, Course, PolicyVersion, RegistryEntry, Run, Term
+from services.course.adapters.orm import Category, Course, CourseClass, PolicyVersion, RegistryEntry, Run, Term
 from services.course.domain import courses as rules
 from services.course.domain import policy as policy_rules
 from services.course.domain.runs import PERMISSIONS
 from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.courses import CourseHandlers
+from services.course.service_layer.learners import EnrolmentView, LearnerHandlers, LearnerView, RosterView
 from services.course.service_layer.plans import PlanView
 from services.course.service_layer.policies import Resolved, version_numbers
 from services.course.service_layer.registry import RegistryHandlers
@@ -132,13 +133,68 @@ def roster_message(report: RosterReport) -> pb.ClassStudentsReport:
         added=report.added, already_in_class=report.already_in_class, unknown_numbers=report.unknown_numbers,
         errors=[pb.RowError(line=line, field=f, reason=r) for line, f, r in report.errors],
         accounts_created=report.accounts_created, imported=report.imported,
-        credentials_sheet_id=report.credentials_sheet[0], credentials_sheet_key=report.credentials_sheet[1])
+        credentials_sheet_id=report.credentials_sheet[0], credentials_sheet_key=report.credentials_sheet[1],
+        over_limit=[pb.OverLimit(number=o.number, name=o.name, courses=list(o.courses), user_id=o.user_id)
+                    for o in report.over_limit])
+
+
+def class_message(course_class: CourseClass, students: int, releases: list[tuple]) -> pb.CourseClass:
+    message = pb.CourseClass(id=course_class.id, run_id=course_class.run_id, name=course_class.name,
+                             public=course_class.is_public, school_id=course_class.school_id,
+                             teacher_id=course_class.created_by, students=students)
+    for chapter_id, title, release_at, released in releases:
+        release = message.releases.add(chapter_id=chapter_id, chapter_title=title, released=released)
+        _time(release.release_at, release_at)
+    return message
+
+
+def learner_context_message(view: LearnerView) -> pb.LearnerContext:
+    facts, student, course_class = view.facts, view.student, view.course_class
+    message = pb.LearnerContext(
+        run=run_message(facts.run, facts.course, facts.state, facts.public_class_id),
+        term_starts_on=facts.term.starts_on.isoformat() if facts.term else "",
+        term_ends_on=facts.term.ends_on.isoformat() if facts.term else "",
+        relation=view.relation, permissions=view.permissions,
+        class_id=course_class.id if course_class else "", class_name=course_class.name if course_class else "",
+        class_school_id=course_class.school_id if course_class else "", total_minutes=view.total_minutes,
+        student_id=student.user_id if student else "", student_number=student.number if student else "",
+        student_name=student.name if student else "", student_school_id=view.student_school_id,
+        province_code=view.province_code, leader_id=facts.course.leader_id)
+    for learner_node in view.nodes:
+        node = learner_node.node
+        added = message.nodes.add(
+            node=pb.PlanNode(id=node.id, parent_id=node.parent_id or "", kind=node.kind, title=node.title,
+                             position=node.position, resource_id=node.resource_id or "",
+                             minutes=node.resource_minutes if node.resource_usable else 0.0, depth=learner_node.depth),
+            released=learner_node.released, chapter_id=learner_node.chapter_id)
+        _time(added.release_at, learner_node.release_at)
+    return message
+
+
+def enrolment_message(view: EnrolmentView) -> pb.Enrolment:
+    facts = view.facts
+    message = pb.Enrolment(run=run_message(facts.run, facts.course, facts.state, facts.public_class_id),
+                           class_id=view.course_class.id, class_name=view.course_class.name,
+                           term_starts_on=facts.term.starts_on.isoformat() if facts.term else "",
+                           term_ends_on=facts.term.ends_on.isoformat() if facts.term else "",
+                           total_minutes=view.total_minutes)
+    _time(message.joined_at, view.joined_at)
+    return message
+
+
+def class_roster_message(view: RosterView) -> pb.ClassRoster:
+    course_class = class_message(view.course_class, len(view.students), view.releases)
+    return pb.ClassRoster(**{"class": course_class}, students=[
+        pb.RosterStudent(user_id=row.user_id, number=row.number, name=row.name, school_id=school)
+        for row, school in view.students])
 
 
 class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     def __init__(self, registry: RegistryHandlers, courses: CourseHandlers, teams: TeamHandlers,
-                 categories: CategoryHandlers, statistics: StatisticsHandlers) -> None:
+                 categories: CategoryHandlers, statistics: StatisticsHandlers,
+                 learners: LearnerHandlers | None = None) -> None:
         self.registry = registry
+        self.learners = learners or LearnerHandlers(courses.db, courses, courses.clock)
         self.courses = courses
         self.teams = teams
         self.categories = categories
@@ -330,13 +386,7 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     async def ListClasses(self, request, context):  # type: ignore[no-untyped-def]
         classes = []
         for course_class, students, releases in await self.teams.classes(require_caller(), request.run_id):
-            message = pb.CourseClass(id=course_class.id, run_id=course_class.run_id, name=course_class.name,
-                                     public=course_class.is_public, school_id=course_class.school_id,
-                                     teacher_id=course_class.created_by, students=students)
-            for chapter_id, title, release_at, released in releases:
-                release = message.releases.add(chapter_id=chapter_id, chapter_title=title, released=released)
-                _time(release.release_at, release_at)
-            classes.append(message)
+            classes.append(class_message(course_class, students, releases))
         return pb.ListClassesResponse(classes=classes)
 
     async def AddClassStudents(self, request, context):  # type: ignore[no-untyped-def]
@@ -365,6 +415,18 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     async def JoinRun(self, request, context):  # type: ignore[no-untyped-def]
         class_id, already = await self.teams.join_run(require_caller(), request.run_id, "")
         return pb.JoinRunResponse(class_id=class_id, already_joined=already)
+
+    # learners (the learning service asks on the user's behalf)
+    async def GetLearnerContext(self, request, context):  # type: ignore[no-untyped-def]
+        return learner_context_message(
+            await self.learners.learner_context(require_caller(), request.run_id, request.student_id))
+
+    async def ListEnrolments(self, request, context):  # type: ignore[no-untyped-def]
+        found = await self.learners.enrolments(require_caller(), request.student_id)
+        return pb.ListEnrolmentsResponse(enrolments=[enrolment_message(e) for e in found])
+
+    async def GetClassRoster(self, request, context):  # type: ignore[no-untyped-def]
+        return class_roster_message(await self.learners.roster(require_caller(), request.class_id))
 
     async def GetSchoolUsage(self, request, context):  # type: ignore[no-untyped-def]
         classes, students = await self.courses.school_usage(require_caller(), request.run_id, request.school_id)

@@ -25,8 +25,9 @@ SchoolProvince = Callable[[str], Awaitable[str]]
 
 EDITABLE_LEVELS = (rules.PROVINCE, rules.SCHOOL)
 # Services that read any school's policy in force with their own credential (servicekit.service_keys), where no
-# user is behind the call: the media service checks a video against its school's spec.
-POLICY_READING_SERVICES = ("media",)
+# user is behind the call: the media service checks a video against its school's spec; the learning service reads
+# the pass mark and the video completion slack.
+POLICY_READING_SERVICES = ("media", "learning")
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,26 @@ class PolicyHandlers:
         else:
             on = self.clock().date()
             term_code = next((t.code for t in terms.values() if t.starts_on <= on <= t.ends_on), "")
+        policy = await self._policy_on(session, school_id, province_code, on, terms)
+        return Resolved(policy, school_id, province_code, term_code, on)
+
+    async def resolve_on(self, session: AsyncSession, school_id: str, province_code: str,
+                         on: date) -> rules.EffectivePolicy:
+        """The policy in force for a school on a day: another province's run's term is not in the school's
+        calendar, its first day is (a school's student on an adopted run). No school: the province's layer and
+        the platform defaults."""
+        terms = {t.code: t for t in await session.scalars(select(Term).where(Term.province_code == province_code))}
+        return await self._policy_on(session, school_id, province_code, on, terms)
+
+    async def _policy_on(self, session: AsyncSession, school_id: str, province_code: str, on: date,
+                         terms: dict[str, Term]) -> rules.EffectivePolicy:
         rows = list(await session.scalars(select(PolicyVersion).where(or_(
             (PolicyVersion.level == rules.PROVINCE) & (PolicyVersion.scope_id == province_code),
             (PolicyVersion.level == rules.SCHOOL) & (PolicyVersion.scope_id == school_id)))))
-        versions = [self._layer_version(row, terms) for row in rows]
-        policy = rules.resolve([v for v in versions if v.level == rules.PROVINCE],
-                               [v for v in versions if v.level == rules.SCHOOL], on)
-        return Resolved(policy, school_id, province_code, term_code, on)
+        versions = [self._layer_version(row, terms) for row in rows
+                    if row.level == rules.PROVINCE or school_id]
+        return rules.resolve([v for v in versions if v.level == rules.PROVINCE],
+                             [v for v in versions if v.level == rules.SCHOOL], on)
 
     @staticmethod
     def _layer_version(row: PolicyVersion, terms: dict[str, Term]) -> rules.LayerVersion:

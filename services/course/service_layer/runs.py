@@ -84,16 +84,22 @@ class RunHandlers:
                 source_course, source_run = await self._plan_owner(session, course)
             session.add(run)
             await session.flush()
-            await self._copy_content(session, source_course, source_run, course.id, run.id)
+            copied = await self._copy_content(session, source_course, source_run, course.id, run.id)
             public = CourseClass(run_id=run.id, name=run_rules.PUBLIC_CLASS_NAME, is_public=True,
                                  school_id=course.school_id, created_by=caller.user_id)
             session.add(public)
             await session.flush()
+            # The learning service copies what it keeps per plan node (the question bank) along this map.
+            await emit(session, outbox, "course.run.opened", course_pb2.RunOpened(
+                run=self._run_fact(run, course, public.id), source_course_id=source_course,
+                source_run_id=source_run,
+                nodes=[course_pb2.NodeCopy(from_id=old, to_id=new) for old, new in copied.items()]))
             return run, public.id
 
     async def _copy_content(self, session: AsyncSession, from_course: str, from_run: str, to_course: str,
-                            to_run: str) -> None:
-        """Copies the plan and materials: new nodes, the same media references."""
+                            to_run: str) -> dict[str, str]:
+        """Copies the plan and materials: new nodes, the same media references. Returns each copied node's new id
+        by its old one (depth first, in the plan's order)."""
         mapping: dict[str, str] = {}
         for node in plan_rules.ordered(self._domain(await self._nodes(session, from_course, from_run))):
             mapping[node.id] = new_id()
@@ -108,6 +114,7 @@ class RunHandlers:
                 select(Material).where(Material.course_id == from_course, Material.run_id == from_run)):
             session.add(Material(course_id=to_course, run_id=to_run, asset_id=material.asset_id,
                                  kind=material.kind, title=material.title, added_at=material.added_at))
+        return mapping
 
     async def get_run(self, caller: Caller, run_id: str) -> tuple[Run, Course, str, str]:
         async with self.db.transaction() as session:
@@ -232,3 +239,12 @@ class RunHandlers:
                                state=run.state, reason=run.reason, school_id=course.school_id,
                                course_name=course.name, course_kind=course.kind),
             leader_name=course.leader_name))
+
+    @staticmethod
+    def _run_fact(run: Run, course: Course, public_class_id: str) -> course_pb2.Run:
+        fact = course_pb2.Run(id=run.id, course_id=course.id, number=run.number, term_code=run.term_code,
+                              state=run.state, reason=run.reason, public_class_id=public_class_id,
+                              copied_from_run_id=run.copied_from_run_id, school_id=course.school_id,
+                              course_name=course.name, course_kind=course.kind)
+        fact.created_at.FromDatetime(run.created_at)
+        return fact

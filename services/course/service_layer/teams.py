@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.identity.v1 import identity_pb2
@@ -20,7 +20,17 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.course.adapters.orm import ChapterRelease, ClassStudent, Course, CourseClass, PlanNode, Run, RunMember
+from services.course.adapters.orm import (
+    ChapterRelease,
+    ClassStudent,
+    Course,
+    CourseClass,
+    PlanNode,
+    Run,
+    RunMember,
+    Term,
+)
+from services.course.domain import enrolment as enrolment_rules
 from services.course.domain import runs as run_rules
 from services.course.service_layer.courses import CourseHandlers
 
@@ -35,6 +45,16 @@ class IdentityClient:
 
 
 @dataclass(frozen=True)
+class OverLimit:
+    """A student not added: they already take the most online courses at once their policy allows."""
+
+    user_id: str
+    number: str
+    name: str
+    courses: tuple[str, ...]  # the names of the courses they take
+
+
+@dataclass(frozen=True)
 class RosterReport:
     added: int
     already_in_class: int
@@ -43,6 +63,7 @@ class RosterReport:
     accounts_created: int
     imported: bool
     credentials_sheet: tuple[str, str] = ("", "")  # (id, key) of the created accounts' one-time passwords
+    over_limit: list[OverLimit] = field(default_factory=list)
 
 
 class TeamHandlers:
@@ -178,26 +199,35 @@ class TeamHandlers:
         async with self.db.transaction() as session:
             course_class, run = await self._managed_class(session, caller, class_id)
             await self._taking_students(session, run, "students are added")
+            course = await session.get(Course, run.course_id)
+            assert course is not None
         school = course_class.school_id or caller.school_id or ""
+        province = await self._province_of_school(caller, course, school)
         resolved = await self.identity.resolve_students(school, numbers, course_class.run_id)
-        added, present = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students])
-        return RosterReport(added, present, list(resolved.unknown_numbers), [], 0, True)
+        added, present, over = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students],
+                                                 school, province)
+        return RosterReport(added, present, list(resolved.unknown_numbers), [], 0, True, over_limit=over)
 
     async def import_students(self, caller: Caller, class_id: str, filename: str, content: bytes) -> RosterReport:
         """A CSV/XLSX of students: accounts that are missing are created by the identity service."""
         async with self.db.transaction() as session:
             course_class, run = await self._managed_class(session, caller, class_id)
             await self._taking_students(session, run, "rosters are imported")
+            course = await session.get(Course, run.course_id)
+            assert course is not None
         school = course_class.school_id or caller.school_id or ""
+        province = await self._province_of_school(caller, course, school)
         report = await self.identity.import_students(school, filename, content)
         errors = [(e.line, e.field, e.reason) for e in report.errors]
         if not report.imported:
             return RosterReport(0, 0, [], errors, 0, False)
         resolved = await self.identity.resolve_students(school, [a.number for a in report.accounts],
                                                         course_class.run_id)
-        added, present = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students])
+        added, present, over = await self._enrol(class_id, [(s.user_id, s.number, s.name) for s in resolved.students],
+                                                 school, province)
         sheet = (report.credentials_sheet.id, report.credentials_sheet.key)
-        return RosterReport(added, present, list(resolved.unknown_numbers), errors, report.created, True, sheet)
+        return RosterReport(added, present, list(resolved.unknown_numbers), errors, report.created, True, sheet,
+                            over_limit=over)
 
     async def teaches_student(self, caller: Caller, student_id: str) -> bool:
         """The identity service asks before a teacher resets a student's password: is the student in a class
@@ -213,14 +243,82 @@ class TeamHandlers:
                 .limit(1))
         return found is not None
 
-    async def _enrol(self, class_id: str, students: list[tuple[str, str, str]]) -> tuple[int, int]:
+    async def _province_of_school(self, caller: Caller, course: Course, school_id: str) -> str:
+        """The province of the class's school (its students'): the course's, the caller's, or identity's word."""
+        if not school_id or school_id == course.school_id:
+            return course.province_code
+        if school_id == caller.school_id and caller.province_code:
+            return caller.province_code
+        return await self.courses.policies.school_province(school_id)
+
+    async def _enrol(self, class_id: str, students: list[tuple[str, str, str]], school_id: str,
+                     province_code: str) -> tuple[int, int, list[OverLimit]]:
+        """Adds the students of one school to a class, but not those at their limit of courses at once: counted
+        and written in one transaction, so two classes filled at the same time cannot both take the last place."""
         async with self.db.transaction() as session:
+            course_class = await session.get(CourseClass, class_id)
+            assert course_class is not None
+            run = await session.get(Run, course_class.run_id)
+            assert run is not None
             present = set(await session.scalars(select(ClassStudent.user_id).where(ClassStudent.class_id == class_id)))
             new = [s for s in dict.fromkeys(students) if s[0] not in present]
+            limit, _ = await self._course_limit(session, run, school_id, province_code)
+            taken = await self._courses_taken(session, run, [s[0] for s in new]) if limit is not None else {}
+            over: list[OverLimit] = []
             for user_id, number, name in new:
+                courses = taken.get(user_id)
+                if courses is not None and not enrolment_rules.may_take_another_course(limit, courses):
+                    over.append(OverLimit(user_id, number, name, tuple(courses)))
+                    continue
                 session.add(ClassStudent(class_id=class_id, user_id=user_id, number=number, name=name,
-                                         added_at=self.clock()))
-        return len(new), len(students) - len(new)
+                                         school_id=school_id, province_code=province_code, added_at=self.clock()))
+        return len(new) - len(over), len(students) - len(new), over
+
+    async def _course_limit(self, session: AsyncSession, run: Run, school_id: str,
+                            province_code: str) -> tuple[float | None, str]:
+        """The most courses at once for a student of the school (none: the run's province's layer and the
+        platform's), under the policy in force on the first day of the run's term; and which version said so."""
+        course = await session.get(Course, run.course_id)
+        term = await self.courses._term(session, run)
+        assert course is not None and term is not None
+        policy = await self.courses.policies.resolve_on(session, school_id, province_code or course.province_code,
+                                                        term.starts_on)
+        limit = policy[enrolment_rules.CONCURRENT_COURSES]
+        assert not isinstance(limit, str)
+        return limit, policy.sources[enrolment_rules.CONCURRENT_COURSES].describe()
+
+    async def _courses_taken(self, session: AsyncSession, run: Run, user_ids: list[str]) -> dict[str, list[str]]:
+        """Per student who is not in this run yet: the courses they take in other runs at the same time (terms
+        overlapping this run's, not ended or taken down), each run once. Students already in one of this run's
+        classes are left out: another class of the same run is not another course."""
+        if not user_ids:
+            return {}
+        if not self.db.is_sqlite:  # SQLite writers are serialised already (BEGIN IMMEDIATE)
+            await session.execute(text(
+                "SELECT pg_advisory_xact_lock(hashtext('enrolment:' || id)) "
+                "FROM (SELECT unnest(CAST(:ids AS text[])) AS id ORDER BY 1) AS students"), {"ids": sorted(user_ids)})
+        term = await self.courses._term(session, run)
+        assert term is not None
+        in_this_run = set(await session.scalars(
+            select(ClassStudent.user_id).join(CourseClass, CourseClass.id == ClassStudent.class_id)
+            .where(CourseClass.run_id == run.id, ClassStudent.user_id.in_(user_ids))))
+        rows = (await session.execute(
+            select(ClassStudent.user_id, Run.id, Run.state, Course.name, Term.starts_on, Term.ends_on)
+            .join(CourseClass, CourseClass.id == ClassStudent.class_id)
+            .join(Run, Run.id == CourseClass.run_id)
+            .join(Course, Course.id == Run.course_id)
+            .join(Term, (Term.province_code == Course.province_code) & (Term.code == Run.term_code))
+            .where(ClassStudent.user_id.in_(user_ids), Run.id != run.id)
+            .order_by(Run.created_at))).all()
+        today = self.clock().date()
+        taken: dict[str, dict[str, str]] = {user_id: {} for user_id in user_ids if user_id not in in_this_run}
+        for user_id, run_id, state, name, starts_on, ends_on in rows:
+            if user_id not in taken or not enrolment_rules.terms_overlap(term.starts_on, term.ends_on, starts_on,
+                                                                          ends_on):
+                continue
+            if enrolment_rules.takes_course_at_the_time(run_rules.state_on(state, starts_on, ends_on, today)):
+                taken[user_id][run_id] = name
+        return {user_id: list(courses.values()) for user_id, courses in taken.items()}
 
     async def release_chapter(self, caller: Caller, class_id: str, chapter_id: str,
                               release_at: datetime | None) -> None:
@@ -260,6 +358,12 @@ class TeamHandlers:
             assert public is not None
             if await session.get(ClassStudent, (public.id, caller.user_id)):
                 return public.id, True
+            school, province = caller.school_id or "", caller.province_code or ""
+            limit, applied = await self._course_limit(session, run, school, province)
+            if limit is not None:
+                taken = await self._courses_taken(session, run, [caller.user_id])
+                if caller.user_id in taken:
+                    enrolment_rules.check_may_take_another_course(limit, taken[caller.user_id], applied)
             session.add(ClassStudent(class_id=public.id, user_id=caller.user_id, number=number, name=caller.name,
-                                     added_at=self.clock()))
+                                     school_id=school, province_code=province, added_at=self.clock()))
             return public.id, False

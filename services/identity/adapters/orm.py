@@ -45,7 +45,10 @@ class School(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("school_id", "number", name="uq_users_school_number"),)
+    __table_args__ = (
+        UniqueConstraint("school_id", "number", name="uq_users_school_number"),
+        UniqueConstraint("login_email", name="uq_users_login_email"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
@@ -65,6 +68,8 @@ class User(Base):
     # it would make a 10,000-row import take many minutes); it works only until the
     # user sets a password of their own.
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # A public learner (no school) signs in by their e-mail address: kept here normalised, one account each.
+    login_email: Mapped[str | None] = mapped_column(String(200))
     initial_secret_hash: Mapped[str | None] = mapped_column(String(64))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -145,6 +150,20 @@ class PasswordResetToken(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmailVerification(Base):
+    """A code mailed to a public learner's address: single use, short-lived, a few tries, kept as a digest
+    salted with the row's id. A new code ends the ones before it (their used_at is set)."""
+
+    __tablename__ = "email_verifications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -35,6 +35,7 @@ class UserStatus:
     ACTIVE = "active"
     PENDING = "pending"  # a self-registered teacher waiting for the school admin
     REJECTED = "rejected"
+    UNVERIFIED = "unverified"  # a self-registered public learner who has not entered the mailed code yet
 
 
 class ApplicationStatus:

@@ -11,6 +11,7 @@ from services.identity.adapters.orm import School, SchoolApplication, User
 from services.identity.service_layer.common import Issued
 from services.identity.service_layer.handlers import IdentityHandlers
 from services.identity.service_layer.handover import SheetTicket
+from services.identity.service_layer.learners import LearnerRegistration
 from services.identity.service_layer.sign_in import TokenPair
 
 SERVICE = "identity.v1.IdentityService"
@@ -28,6 +29,9 @@ PUBLIC_METHODS = {
         "NewCaptcha",
         "RequestPasswordReset",
         "ConfirmPasswordReset",
+        "RegisterLearner",
+        "ResendLearnerCode",
+        "VerifyLearner",
     )
 }
 PASSWORD_CHANGE_METHODS = {f"/{SERVICE}/{name}" for name in ("ChangePassword", "GetMe", "Logout")}
@@ -58,6 +62,13 @@ def user_message(user: User) -> pb.User:
         must_change_password=user.must_change_password,
         rejection_reason=user.rejection_reason,
     )
+
+
+def learner_registration_message(registration: LearnerRegistration) -> pb.LearnerRegistration:
+    user = registration.user
+    message = pb.LearnerRegistration(user_id=user.id, username=user.username, email=user.email, status=user.status)
+    _set_time(message.code_expires_at, registration.code_expires_at)
+    return message
 
 
 def school_message(school: School) -> pb.School:
@@ -241,6 +252,16 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def RegisterTeacher(self, request, context):  # type: ignore[no-untyped-def]
         user = await self.handlers.registrations.register_teacher(request)
         return pb.Registration(user_id=user.id, status=user.status)
+
+    async def RegisterLearner(self, request, context):  # type: ignore[no-untyped-def]
+        return learner_registration_message(
+            await self.handlers.learners.register(request.email, request.name, request.password))
+
+    async def ResendLearnerCode(self, request, context):  # type: ignore[no-untyped-def]
+        return learner_registration_message(await self.handlers.learners.resend_code(request.email))
+
+    async def VerifyLearner(self, request, context):  # type: ignore[no-untyped-def]
+        return learner_registration_message(await self.handlers.learners.verify(request.email, request.code))
 
     async def SubmitSchoolApplication(self, request, context):  # type: ignore[no-untyped-def]
         return self.application_message(await self.handlers.schools.submit_school_application(request))

@@ -17,6 +17,7 @@ from services.identity.service_layer.accounts import AccountHandlers
 from services.identity.service_layer.common import OWNER, IdentityConfig
 from services.identity.service_layer.grants import GrantHandlers
 from services.identity.service_layer.imports import ImportHandlers
+from services.identity.service_layer.learners import LearnerHandlers
 from services.identity.service_layer.passwords import PasswordHandlers, TeachesStudent
 from services.identity.service_layer.registrations import RegistrationHandlers
 from services.identity.service_layer.schools import SchoolHandlers
@@ -38,6 +39,7 @@ class IdentityHandlers:
     registrations: RegistrationHandlers
     grants: GrantHandlers
     passwords: PasswordHandlers
+    learners: LearnerHandlers
 
     @classmethod
     def build(
@@ -58,6 +60,7 @@ class IdentityHandlers:
             registrations=RegistrationHandlers(db),
             grants=GrantHandlers(db, clock),
             passwords=PasswordHandlers(db, config, teaches_student, mail_enabled, mail_written, clock),
+            learners=LearnerHandlers(db, mail_enabled, mail_written, clock),
         )
 
     async def apply_review_decision(

@@ -1,5 +1,6 @@
 """Clearing what sign-in protection and recovery leave behind: stale guards (a login sprayer's
-made-up names included), spent captchas and reset links, sheets nobody fetched."""
+made-up names included), spent captchas, reset links and verification codes, sheets nobody fetched,
+and public learners' registrations nobody verified (their addresses become free again)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,29 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from services.identity.adapters.orm import (
     CaptchaChallenge,
     CredentialSheet,
+    EmailVerification,
     OutgoingMail,
     PasswordResetToken,
     SignInGuard,
+    User,
 )
+from services.identity.domain.learners import UNVERIFIED_KEPT
+from services.identity.domain.rules import UserStatus
 
 log = logging.getLogger(__name__)
 
 # Failures that old are forgiven; a lock still running is always kept.
 GUARD_MEMORY = timedelta(days=1)
 UNSENT_MAIL_KEPT = timedelta(days=2)
+# Spent verification codes are kept a little: the codes mailed within the hour are counted.
+SPENT_CODES_KEPT = timedelta(hours=2)
 
 
 class Housekeeping:
@@ -54,5 +61,13 @@ class Housekeeping:
             await session.execute(update(OutgoingMail).where(
                 OutgoingMail.sent_at.is_(None), OutgoingMail.created_at < now - UNSENT_MAIL_KEPT,
                 OutgoingMail.body != "").values(body="", last_error="given up: not sent in time"))
+            await session.execute(delete(EmailVerification).where(
+                EmailVerification.created_at < now - SPENT_CODES_KEPT,
+                or_(EmailVerification.expires_at <= now, EmailVerification.used_at.is_not(None))))
+            abandoned = select(User.id).where(User.status == UserStatus.UNVERIFIED,
+                                              User.created_at < now - UNVERIFIED_KEPT)
+            await session.execute(delete(EmailVerification).where(EmailVerification.user_id.in_(abandoned)))
+            await session.execute(delete(User).where(User.status == UserStatus.UNVERIFIED,
+                                                     User.created_at < now - UNVERIFIED_KEPT))
             await session.execute(update(CredentialSheet).where(
                 and_(CredentialSheet.expires_at <= now, CredentialSheet.sealed.is_not(None))).values(sealed=None))

@@ -20,11 +20,11 @@ from servicekit.outbox import emit
 from services.identity.adapters import captcha_image, credentials, guard_store
 from services.identity.adapters.orm import CaptchaChallenge, RefreshToken, School, User, outbox
 from services.identity.adapters.signing import TokenSigner
-from services.identity.domain import guards, rules
+from services.identity.domain import guards, learners, rules
 from services.identity.domain.rules import UserStatus
 from services.identity.service_layer.common import IdentityConfig, load_user
 
-WRONG_CREDENTIALS = "wrong username, phone number or password"
+WRONG_CREDENTIALS = "wrong username, phone number, e-mail address or password"
 
 
 async def void_access_tokens(session: AsyncSession, user_id: str, now: datetime, session_ids: Sequence[str] = (),
@@ -89,7 +89,7 @@ class SignInHandlers:
         devices at once is not taken for a guesser by attempts that are merely in flight."""
         login = login.strip()
         if not login or not password:
-            raise InvalidArgument("give a username or phone number, and a password")
+            raise InvalidArgument("give a username, phone number or e-mail address, and a password")
         lock = self._signing_in.setdefault(login, asyncio.Lock())
         async with lock:
             return await self._login(login, password, captcha_id, captcha_answer)
@@ -138,6 +138,9 @@ class SignInHandlers:
 
     @staticmethod
     async def _find(session: AsyncSession, login: str) -> User | None:
+        """By phone number, by e-mail address (public learners: usernames have no '@'), else by username."""
+        if "@" in login:
+            return await session.scalar(select(User).where(User.login_email == learners.normalise_email(login)))
         column = User.phone if rules.PHONE_PATTERN.match(login) else User.username
         return await session.scalar(select(User).where(column == login))
 
@@ -203,6 +206,13 @@ class SignInHandlers:
             raise FailedPrecondition(
                 "your registration is waiting for your school's academic affairs office to approve it",
                 reason="REGISTRATION_PENDING",
+            )
+        if user.status == UserStatus.UNVERIFIED:
+            raise FailedPrecondition(
+                f"verify your e-mail address first: enter the {learners.CODE_LENGTH}-digit code mailed to "
+                f"{user.email} (POST /api/v1/learners/verify), or ask for a new one "
+                "(POST /api/v1/learners/verification-code)",
+                reason="EMAIL_NOT_VERIFIED",
             )
         if user.status == UserStatus.REJECTED:
             raise FailedPrecondition(

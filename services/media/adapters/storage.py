@@ -181,9 +181,16 @@ class BlobStore:
 
         return await asyncio.to_thread(read)
 
-    def presign_get(self, key: str, expires: timedelta, filename: str = "") -> str:
-        headers = {"response-content-disposition": content_disposition(filename)} if filename else None
-        return self.signer.get_presigned_url("GET", self.bucket, key, expires=expires, response_headers=headers)
+    def presign_get(self, key: str, expires: timedelta, filename: str = "", content_type: str = "") -> str:
+        """A GET URL that expires; `filename` names the download, `content_type` is the type the answer carries
+        (whatever the object was stored with)."""
+        headers = {}
+        if filename:
+            headers["response-content-disposition"] = content_disposition(filename)
+        if content_type:
+            headers["response-content-type"] = content_type
+        return self.signer.get_presigned_url("GET", self.bucket, key, expires=expires,
+                                             response_headers=headers or None)
 
     async def exists(self, key: str) -> bool:
         try:

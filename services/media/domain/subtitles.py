@@ -1,4 +1,5 @@
-"""SRT subtitles: decoding, parsing, the checks a subtitle file must pass, and its canonical UTF-8 form."""
+"""SRT subtitles: decoding, parsing, the checks a subtitle file must pass, its canonical UTF-8 form, and the WebVTT
+form browsers play (<track> and hls.js read WebVTT, not SRT)."""
 
 from __future__ import annotations
 
@@ -148,13 +149,62 @@ def serialize_srt(cues: list[Cue]) -> str:
     return "".join(block.rstrip("\n") + "\n\n" for block in blocks)
 
 
-def format_time(seconds: float) -> str:
-    """Seconds as SRT's HH:MM:SS,mmm."""
+def format_time(seconds: float, separator: str = ",") -> str:
+    """Seconds as SRT's HH:MM:SS,mmm (WebVTT's HH:MM:SS.mmm with separator "."); hours take more digits past 99."""
     millis = max(0, round(seconds * 1000))
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
     secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+WEBVTT_CONTENT_TYPE = "text/vtt; charset=utf-8"
+# SRT's styling tags WebVTT shares; others (<font color=...>, <span ...>) are dropped, their text kept.
+_KEPT_TAG = re.compile(r"</?(?:i|b|u)>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"(</?[A-Za-z][^<>]*>)")
+_ENTITY = re.compile(r"&(?:amp|lt|gt|nbsp|lrm|rlm|#\d+|#x[0-9A-Fa-f]+);")
+
+
+def to_webvtt(cues: list[Cue]) -> str:
+    """Cues as a WebVTT file: the WEBVTT header, cues numbered 1, 2, 3 ... as identifiers, "." before milliseconds,
+    "\n" line endings, cue text escaped so it reads as text (a "-->" or a stray "<" or "&" in it cannot end or
+    break the cue)."""
+    blocks = (f"{n}\n{format_time(c.start, '.')} --> {format_time(c.end, '.')}\n{_webvtt_text(c.text)}"
+              for n, c in enumerate(cues, 1))
+    return "WEBVTT\n\n" + "".join(block.rstrip("\n") + "\n\n" for block in blocks)
+
+
+def srt_to_webvtt(data: bytes) -> str:
+    """An SRT file (UTF-8 with or without a BOM, or GB18030; CRLF, CR or LF) as WebVTT. Cues the checks would refuse
+    are dropped, never guessed at: the stored SRT passed them when it was attached."""
+    cues, _, _ = parse_srt(data)
+    return to_webvtt(cues)
+
+
+def _webvtt_text(text: str) -> str:
+    return "\n".join(_webvtt_line(line) for line in text.split("\n"))
+
+
+def _webvtt_line(line: str) -> str:
+    """Tags WebVTT shares kept, others dropped, the text between escaped."""
+    pieces = _ANY_TAG.split(line)  # text, tag, text, tag, ..., text
+    out = []
+    for position, piece in enumerate(pieces):
+        if position % 2:
+            out.append(piece.lower() if _KEPT_TAG.fullmatch(piece) else "")
+        else:
+            out.append(_escape_ampersands(piece).replace("<", "&lt;").replace(">", "&gt;"))
+    return "".join(out)
+
+
+def _escape_ampersands(line: str) -> str:
+    out, position = [], 0
+    for match in re.finditer("&", line):
+        out.append(line[position:match.start()])
+        out.append("&" if _ENTITY.match(line, match.start()) else "&amp;")
+        position = match.end()
+    out.append(line[position:])
+    return "".join(out)
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:

@@ -67,10 +67,11 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         return asset_message(await self.handlers.get_asset(require_caller(), request.id))
 
     async def GetPlayback(self, request, context):  # type: ignore[no-untyped-def]
-        return await self.handlers.playback(require_caller(), request.id)
+        return await self.handlers.playback(require_caller(), request.id, request.grant)
 
     async def GetHlsPlaylist(self, request, context):  # type: ignore[no-untyped-def]
-        return pb.HlsPlaylist(text=await self.handlers.hls_playlist(require_caller(), request.id, request.name))
+        text = await self.handlers.hls_playlist(require_caller(), request.id, request.name, request.grant)
+        return pb.HlsPlaylist(text=text)
 
     async def AttachSubtitle(self, request, context):  # type: ignore[no-untyped-def]
         asset = await self.handlers.attach_subtitle(require_caller(), request.video_id, request.language,

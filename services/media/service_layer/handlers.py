@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ from servicekit.db import Database, new_id
 from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
+from servicekit.playback import verify_grant
 from servicekit.reviews import ScopeType, request_review, withdraw_review
 from services.media.adapters.orm import Asset, SubtitleTrack, outbox
 from services.media.adapters.storage import BlobStore, StoredPart
@@ -32,6 +34,12 @@ SchoolPolicy = Callable[[str], Awaitable[spec.VideoPolicy]]
 KIND_MEDIA_ASSET = "media_asset"
 HEAD_BYTES = 8192
 HLS_MAP_URI = re.compile(r'URI="([^"]+)"')
+log = logging.getLogger(__name__)
+
+
+def webvtt_key(srt_key: str) -> str:
+    """Where a track's WebVTT form is stored: beside its SRT (subtitles/<asset>/<language>.vtt)."""
+    return srt_key.rsplit(".", 1)[0] + ".vtt"
 
 
 @dataclass(frozen=True)
@@ -110,12 +118,16 @@ def _part_bytes(asset: Asset, number: int) -> int:
 
 class MediaHandlers:
     def __init__(self, db: Database, store: BlobStore, config: MediaConfig, policies: SchoolPolicy,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, grant_key: str = "") -> None:
         self.db = db
         self.store = store
         self.config = config
         self.policies = policies
         self.clock = clock
+        # The learning service's key, which playback grants are signed with (servicekit.playback); empty: no grant
+        # is accepted.
+        self.grant_key = grant_key
+        self._webvtt_stored: set[str] = set()  # WebVTT objects known to exist, so playback asks storage once
 
     # ---- uploads ------------------------------------------------------------------------
 
@@ -280,10 +292,26 @@ class MediaHandlers:
         rules.require_referencer(caller, asset.owner_id, asset.school_id)
         return referenceability(asset)
 
-    async def playback(self, caller: Caller, asset_id: str) -> media_pb2.Playback:
-        asset = await self.get_asset(caller, asset_id)
+    async def _playable(self, caller: Caller, asset_id: str, grant: str) -> Asset:
+        """The asset the caller may play: without a grant, by the viewer rules (owner, the school's admins); with
+        one, when the grant is genuine, unexpired, for this asset and this caller, and the asset is ready and
+        approved (a grant never opens an unfinished or rejected asset)."""
+        if not grant:
+            return await self.get_asset(caller, asset_id)
+        verify_grant(self.grant_key, grant, asset_id, user_id=caller.user_id)
+        async with self.db.read() as session:
+            asset = await self._asset(session, asset_id)
+        reason = referenceability(asset).reason
+        if reason:
+            raise PermissionDenied(f"a playback grant opens only ready, approved media: {reason}")
+        return asset
+
+    async def playback(self, caller: Caller, asset_id: str, grant: str = "") -> media_pb2.Playback:
+        asset = await self._playable(caller, asset_id, grant)
         expiry = self.config.playback_url_expiry
-        playback = media_pb2.Playback(source_url=self.store.presign_get(asset.source_key, expiry, asset.filename))
+        playback = media_pb2.Playback()
+        if not (grant and asset.category == "video"):  # a learner plays the renditions, not the teacher's original
+            playback.source_url = self.store.presign_get(asset.source_key, expiry, asset.filename)
         playback.expires_at.FromDatetime(self.clock() + expiry)
         if asset.category == "video":
             if asset.state != State.READY:
@@ -296,10 +324,33 @@ class MediaHandlers:
             playback.hls_playlists.extend(f"{rung}/index.m3u8" for rung in json.loads(asset.renditions_json))
             for track in asset.subtitles:
                 playback.subtitle_urls[track.language] = self.store.presign_get(track.object_key, expiry)
+                vtt = await self._webvtt(track)
+                if vtt:
+                    playback.subtitle_vtt_urls[track.language] = self.store.presign_get(
+                        vtt, expiry, content_type=subtitles.WEBVTT_CONTENT_TYPE)
         return playback
 
-    async def hls_playlist(self, caller: Caller, asset_id: str, name: str) -> str:
-        asset = await self.get_asset(caller, asset_id)
+    async def _webvtt(self, track: SubtitleTrack) -> str:
+        """The key of the track's WebVTT form. Tracks attached before WebVTT was stored get it now, once, from
+        their stored SRT (no migration); "" when that fails, so playback still answers with the rest."""
+        key = webvtt_key(track.object_key)
+        if key in self._webvtt_stored:
+            return key
+        try:
+            if not await self.store.exists(key):
+                srt = await self.store.get_bytes(track.object_key)
+                await self.store.put_bytes(key, subtitles.srt_to_webvtt(srt).encode(), subtitles.WEBVTT_CONTENT_TYPE)
+        except Exception:  # storage down or the SRT gone: playback goes on without this track's WebVTT
+            log.exception("could not store the WebVTT form of %s", track.object_key)
+            return ""
+        self._webvtt_stored.add(key)
+        return key
+
+    async def hls_playlist(self, caller: Caller, asset_id: str, name: str, grant: str = "") -> str:
+        """A playlist with its segment and init URIs presigned. Variant URIs stay relative: the player asks for
+        them at the same place as the master, which carries the grant in its path when played with one (the
+        gateway's /media/play/{grant}/assets/{id}/hls/{name}), so variants are granted as the master was."""
+        asset = await self._playable(caller, asset_id, grant)
         allowed = {"master.m3u8", *(f"{rung}/index.m3u8" for rung in json.loads(asset.renditions_json))}
         if asset.state != State.READY or name not in allowed:
             raise NotFound("no such playlist")
@@ -341,6 +392,9 @@ class MediaHandlers:
         characters = await self._subtitle_characters(asset, language, content)
         key = f"subtitles/{asset.id}/{language}.srt"
         await self.store.put_bytes(key, normalized.encode(), "application/x-subrip; charset=utf-8")
+        vtt = webvtt_key(key)  # browsers' form, stored beside it
+        await self.store.put_bytes(vtt, subtitles.to_webvtt(cues).encode(), subtitles.WEBVTT_CONTENT_TYPE)
+        self._webvtt_stored.add(vtt)
         async with self.db.transaction() as session:
             asset = await self._asset(session, video_id)
             if characters is not None:
