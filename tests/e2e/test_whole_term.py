@@ -213,6 +213,15 @@ def test_a_whole_term_of_an_adopted_mooc_run(
     assert providing.admin.get("/certificates", params={"run_id": run["id"]})["items"] == []
     assert a.get(f"/learning/runs/{run['id']}/grades")["certificate"]["number"] == listed[0]["number"]
 
+    # The adopting school's admin reads its own students' results on the providing school's course.
+    seen = adopting.admin.get(f"/learning/runs/{run['id']}/grades", params={"student_id": ids[0]})
+    assert seen["row"]["total"] == pytest.approx(95, abs=0.01) and seen["certificate"]["number"]
+    # The tutor (another school's teacher on the team) plays every unit; a teacher's play is not progress.
+    tutor_play = tutor.post(f"/learning/runs/{run['id']}/units/{units[4]}/plays")
+    assert tutor_play["counts"] is False
+    assert tutor.get(f"/media/assets/{tutor_play['asset_id']}/playback", params={"grant": tutor_play["grant"]})[
+        "hls_url"].endswith("/hls/master.m3u8")
+
     # ---- Refusals: wrong role, wrong school, wrong class, no token.
     refused(lambda: a.get(f"/learning/classes/{class_id}/gradebook"))  # a student: the team's view
     refused(lambda: a.post(quizzes, {"kind": "unit_test", "title": "x", "chapter_id": run_chapters[0]}))
@@ -222,6 +231,10 @@ def test_a_whole_term_of_an_adopted_mooc_run(
     refused(lambda: stranger.get(f"/learning/classes/{class_id}/progress"))  # another class of the run
     refused(lambda: b.get(f"/learning/attempts/{attempt['id']}"))
     refused(lambda: b.get(f"/learning/runs/{run['id']}/grades", params={"student_id": ids[0]}))
+    refused(lambda: third.admin.get(f"/learning/runs/{run['id']}/grades", params={"student_id": ids[0]}))
+    # The public class's student: chapter 3 is released to the tutor's class, not to theirs.
+    expect_problem(409, lambda: stranger.post(f"/learning/runs/{run['id']}/units/{units[4]}/plays"),
+                   "CHAPTER_NOT_RELEASED")
     for path in (f"/learning/classes/{class_id}/gradebook", f"/learning/runs/{run['id']}/plan", "/me/courses",
                  "/certificates"):
         expect_problem(401, lambda path=path: Api(api.base_url).get(path))
