@@ -7,6 +7,7 @@ each relation may do with grades.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -300,7 +301,8 @@ class GradeHandlers:
                                                      for c in rules.CATEGORIES),
                  g.grade.total, "合格" if g.grade.passed else "不合格"] for g in grades.students]
         rows.append([f"及格线 {grades.pass_mark:g}", "", *(f"{grades.weights[c]}%" for c in rules.CATEGORIES), "", ""])
-        return table_file(f"成绩册-{course_class.name}", headers, rows, "xlsx")
+        # Writing 2,000 rows takes ~0.1 s: off the event loop, which also answers the heartbeats.
+        return await asyncio.to_thread(table_file, f"成绩册-{course_class.name}", headers, rows, "xlsx")
 
     async def student_grades(self, caller: Caller, run_id: str, student_id: str
                              ) -> tuple[course_pb2.LearnerContext, ClassGrades]:

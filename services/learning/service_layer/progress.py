@@ -127,7 +127,7 @@ class ReportQueue:
                                                             pending.reports))
                         except DomainError as refusal:
                             results.append(refusal)
-                    del loaded
+                del loaded
             except BaseException as error:  # the batch is not written: every request in it fails (and is retried)
                 for pending in batch:
                     if not pending.done.done():
