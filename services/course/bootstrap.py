@@ -19,6 +19,7 @@ from servicekit.grpc_server import CallerInterceptor, ServiceHost
 from servicekit.reviews import decided_subject
 from servicekit.runtime import Runtime
 from servicekit.service_keys import ServiceGrants, service_key
+from services.course.adapters.learning import LearningPeer
 from services.course.adapters.orm import inbox, outbox
 from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
 from services.course.service_layer.categories import CategoryHandlers
@@ -104,8 +105,11 @@ async def build() -> tuple[ServiceHost, Runtime]:
                            {f"/{SERVICE}/GetEffectivePolicy": POLICY_READING_SERVICES})
     host = ServiceHost("course", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer),
                                                    service_grants=grants))
-    servicer = CourseServicer(registry, courses, teams, categories, StatisticsHandlers(runtime.db),
-                              LearnerHandlers(runtime.db, courses))
+    # The school report's minutes watched come from the learning service, asked with this service's own key (no
+    # user is behind the figure; the learning service grants the key that one read).
+    learning = channel(mesh.learning_addr)
+    statistics = StatisticsHandlers(runtime.db, learning=LearningPeer(learning, service_key("course", mesh)))
+    servicer = CourseServicer(registry, courses, teams, categories, statistics, LearnerHandlers(runtime.db, courses))
     host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),
@@ -126,4 +130,5 @@ async def build() -> tuple[ServiceHost, Runtime]:
     host.on_stop.append(identity.close)
     host.on_stop.append(media.close)
     host.on_stop.append(sharing.close)
+    host.on_stop.append(learning.close)
     return host, runtime

@@ -12,12 +12,12 @@ from servicekit.consumer import Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
 from servicekit.playback import GRANT_SERVICE
 from servicekit.runtime import Runtime
-from servicekit.service_keys import service_key
+from servicekit.service_keys import ServiceGrants, service_key
 from services.learning.adapters.course import CoursePeer
 from services.learning.adapters.orm import inbox, outbox
 from services.learning.entrypoints import assessments_server, grades_server
 from services.learning.entrypoints.grpc_server import SERVICE, LearningServicer
-from services.learning.service_layer.progress import ProgressHandlers
+from services.learning.service_layer.progress import WATCHED_MINUTES_READER, ProgressHandlers
 from services.learning.service_layer.studies import StudyHandlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,8 +32,13 @@ async def build() -> tuple[ServiceHost, Runtime]:
     progress = ProgressHandlers(runtime.db, course, key)
     studies = StudyHandlers(course, progress)
     verifier = TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)
-    # The batch carries each player's token, verified per item (the call itself has no single caller).
-    host = ServiceHost("learning", CallerInterceptor(verifier, public_methods=[f"/{SERVICE}/ReportProgressBatch"]))
+    # The batch carries each player's token, verified per item (the call itself has no single caller). The course
+    # service reads the minutes watched per run with its own key (its school report has no user behind the figure);
+    # that key opens this one read and nothing else.
+    grants = ServiceGrants({WATCHED_MINUTES_READER: service_key(WATCHED_MINUTES_READER, mesh)},
+                           {f"/{SERVICE}/GetWatchedMinutes": (WATCHED_MINUTES_READER,)})
+    host = ServiceHost("learning", CallerInterceptor(verifier, public_methods=[f"/{SERVICE}/ReportProgressBatch"],
+                                                     service_grants=grants))
     host.add_servicer(learning_pb2_grpc.add_LearningServiceServicer_to_server,
                       LearningServicer(progress, studies, verifier), SERVICE)
     subscriptions: list[Subscription] = [

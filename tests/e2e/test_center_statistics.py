@@ -187,7 +187,7 @@ def test_a_school_reports_its_update_ratio_and_use_and_publishes_them(
     # The school's own admin reads it before publishing: per course, the ratio against the 5–10% target.
     report = school.admin.get("/statistics/school-report")
     assert report["notes"]["school_year"] == "2026-2027" and report["notes"]["target"] == "5%-10%"
-    assert report["notes"]["published_at"] == "" and "not counted yet" in report["notes"]["minutes_watched"]
+    assert report["notes"]["published_at"] == "" and "credited" in report["notes"]["minutes_watched"]
     rows = {r["course_id"]: r for r in report["items"]}
     assert set(rows) == {renewed["id"], stale["id"]}
     assert (rows[renewed["id"]]["resources"], rows[renewed["id"]]["updated_resources"],
@@ -195,13 +195,14 @@ def test_a_school_reports_its_update_ratio_and_use_and_publishes_them(
     assert (rows[stale["id"]]["update_ratio"], rows[stale["id"]]["target"]) == ("0", "below_target")
     assert (rows[renewed["id"]]["runs"], rows[renewed["id"]]["classes"], rows[renewed["id"]]["students"]) == (
         "1", "1", "2")
+    assert rows[renewed["id"]]["minutes_watched"] == rows[stale["id"]]["minutes_watched"] == "0"  # nobody watched
     assert school.admin.get("/statistics/school-report", params={"school_year": "2025"})["total"] == 0
     expect_problem(400, lambda: school.admin.get("/statistics/school-report", params={"school_year": "2027"}),
                    reason="BAD_SCHOOL_YEAR")
     expect_problem(400, lambda: school.admin.get("/statistics/school-report", params={"school_year": "twenty"}),
                    reason="BAD_SCHOOL_YEAR")
     exported = csv_table(download(school.admin, "/statistics/school-report/export", format="csv"))
-    assert exported[0][8:10] == ["资源更新比例", "对照5%-10%目标"]
+    assert exported[0][8:10] == ["资源更新比例", "对照5%-10%目标"] and exported[0][13] == "观看分钟数"
     assert sorted(r[9] for r in exported[1:]) == ["above_target", "below_target"]
     sheet = load_workbook(io.BytesIO(download(school.admin, "/statistics/school-report/export"))).active
     assert sheet.max_row == 3

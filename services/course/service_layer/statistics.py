@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from sqlalchemy.sql import Select
 from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
-from servicekit.errors import InvalidArgument, PermissionDenied
+from servicekit.errors import InvalidArgument, PermissionDenied, Unavailable
 from servicekit.pagination import next_page_token
 from servicekit.reports import Reports, Table, cell
 from services.course.adapters.orm import (
@@ -37,6 +38,13 @@ from services.course.domain import runs as run_rules
 from services.course.domain import statistics as rules
 
 SCHOOL_REPORT = "school-report"
+log = logging.getLogger(__name__)
+
+
+class WatchedMinutes(Protocol):
+    """The learning service's count of video minutes credited to students per run (adapters/learning.py)."""
+
+    async def watched_minutes(self, run_ids: Sequence[str]) -> dict[str, float]: ...
 
 
 def _run_state(today: date) -> Any:
@@ -80,18 +88,19 @@ def _one_of(value: str, allowed: Sequence[str], field: str) -> str:
 
 
 class StatisticsHandlers(Reports):
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow,
+                 learning: WatchedMinutes | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.learning = learning
 
     # ---- the reports ----------------------------------------------------------------------
 
     async def _table(self, caller: Caller, name: str, filters: dict[str, str], limit: int, offset: int) -> Table:
         builders = {"courses": self._courses, "runs": self._runs, "adoptions": self._adoptions,
-                    "mooc-applications": self._applications, "registry": self._registry,
-                    SCHOOL_REPORT: self._school_report}
-        if name not in builders:
-            raise InvalidArgument(f"unknown report {name!r}; the reports are {', '.join(builders)}",
+                    "mooc-applications": self._applications, "registry": self._registry}
+        if name not in builders and name != SCHOOL_REPORT:
+            raise InvalidArgument(f"unknown report {name!r}; the reports are {', '.join([*builders, SCHOOL_REPORT])}",
                                   reason="UNKNOWN_REPORT")
         allowed = {"courses": {"school_id", "kind", "category", "state"},
                    "runs": {"school_id", "kind", "term_code", "state"},
@@ -104,6 +113,8 @@ class StatisticsHandlers(Reports):
             raise InvalidArgument(f"the {name} report has no filter {unknown[0]!r}; "
                                   f"it takes {', '.join(sorted(allowed))}", reason="BAD_FILTER")
         filters = {key: value.strip() for key, value in filters.items() if value.strip()}
+        if name == SCHOOL_REPORT:  # reads the database, then asks the learning service (no transaction held)
+            return await self._school_report(caller, filters, limit, offset)
         async with self.db.read() as session:
             return await builders[name](session, caller, filters, limit, offset)
 
@@ -295,12 +306,54 @@ class StatisticsHandlers(Reports):
                                    reason="REPORT_NOT_PUBLISHED")
         return school_id, published.province_code, published
 
-    async def _school_report(self, session: AsyncSession, caller: Caller, filters: dict[str, str], limit: int,
-                             offset: int) -> Table:
+    async def _school_report(self, caller: Caller, filters: dict[str, str], limit: int, offset: int) -> Table:
         """Per course of the school: its resources, how many were added or renewed in the school year, the
         update ratio against the 5–10% target (flagged below 5%), and its use that year (runs of terms starting
-        in it, their classes and students). Synchronous SPOCs show another school's content and are left out."""
+        in it, their classes and students, and the minutes of video credited to students on those runs, which
+        the learning service counts). Synchronous SPOCs show another school's content and are left out."""
         year, start, end = rules.school_year(filters.get("school_year", ""), self.clock())
+        async with self.db.read() as session:
+            school_id, province_code, published, page, token, total, added, year_runs = await self._school_rows(
+                session, caller, filters, limit, offset, year, start, end)
+        minutes, unavailable = await self._minutes_watched([run for runs in year_runs.values() for run in runs])
+        rows = []
+        for course_id, name, kind, category, leader, run_count, classes, students in page:
+            resources = added.get(course_id, [])
+            fresh = len({key for key, when in resources if start <= when < end})
+            ratio = course_rules.resource_update_ratio(resources, start, end)
+            watched = None if unavailable else round(sum(minutes.get(r, 0.0) for r in year_runs.get(course_id, ())), 2)
+            rows.append([cell(v) for v in (
+                f"{year}-{year + 1}", course_id, name, kind, category, leader, len({k for k, _ in resources}),
+                fresh, round(ratio, 4), rules.update_ratio_flag(ratio), run_count, classes, students, watched)])
+        low, high = course_rules.UPDATE_RATIO_TARGET
+        notes = {"school_id": school_id, "school_year": f"{year}-{year + 1}", "target": f"{low:.0%}-{high:.0%}",
+                 "published_at": cell(published.published_at) if published else "",
+                 "minutes_watched": unavailable or "minutes of video credited to students (time really watched) on "
+                                                   "the course's runs of terms starting in the school year"}
+        return Table(SCHOOL_REPORT, ["school_year", "course_id", "name", "kind", "category", "leader_name",
+                                     "resources", "updated_resources", "update_ratio", "target", "runs", "classes",
+                                     "students", "minutes_watched"],
+                     ["学年", "课程ID", "课程名称", "类型", "类别", "课程负责人", "资源数", "本学年更新资源数",
+                      "资源更新比例", "对照5%-10%目标", "开课期数", "班级数", "学生数", "观看分钟数"],
+                     rows, token, total, notes)
+
+    async def _minutes_watched(self, run_ids: list[str]) -> tuple[dict[str, float], str]:
+        """(minutes per run, "") from the learning service; ({}, why) when it does not answer: the report still
+        answers, with the column empty."""
+        if not run_ids:
+            return {}, ""
+        if self.learning is None:
+            return {}, "unavailable: the learning service is not connected"
+        try:
+            return await self.learning.watched_minutes(run_ids), ""
+        except Unavailable as error:
+            log.warning("school report without minutes watched: %s", error.message)
+            return {}, "unavailable: the learning service did not answer; try again later"
+
+    async def _school_rows(self, session: AsyncSession, caller: Caller, filters: dict[str, str], limit: int,
+                           offset: int, year: int, start: datetime, end: datetime) -> tuple[Any, ...]:
+        """The report's page from this service's database: the school, its province and publication, the page of
+        courses with their runs, classes and students, their resources, and each course's runs of the year."""
         school_id, province_code, published = await self._report_school(
             session, caller, filters.get("school_id", ""), year)
         year_runs, year_terms = aliased(Run), aliased(Term)
@@ -314,25 +367,16 @@ class StatisticsHandlers(Reports):
                      .where(Course.school_id == school_id, Course.province_code == province_code,
                             Course.kind != course_rules.SPOC_SYNCHRONOUS, Course.created_at < end))
         page, token, total = await self._page(session, statement.order_by(Course.name, Course.id), limit, offset)
-        added = await self._resources(session, [row[0] for row in page])
-        rows = []
-        for course_id, name, kind, category, leader, run_count, classes, students in page:
-            resources = added.get(course_id, [])
-            fresh = len({key for key, when in resources if start <= when < end})
-            ratio = course_rules.resource_update_ratio(resources, start, end)
-            rows.append([cell(v) for v in (
-                f"{year}-{year + 1}", course_id, name, kind, category, leader, len({k for k, _ in resources}),
-                fresh, round(ratio, 4), rules.update_ratio_flag(ratio), run_count, classes, students)])
-        low, high = course_rules.UPDATE_RATIO_TARGET
-        notes = {"school_id": school_id, "school_year": f"{year}-{year + 1}", "target": f"{low:.0%}-{high:.0%}",
-                 "published_at": cell(published.published_at) if published else "",
-                 "minutes_watched": "not counted yet: the learning service does not record viewing yet"}
-        return Table(SCHOOL_REPORT, ["school_year", "course_id", "name", "kind", "category", "leader_name",
-                                     "resources", "updated_resources", "update_ratio", "target", "runs", "classes",
-                                     "students"],
-                     ["学年", "课程ID", "课程名称", "类型", "类别", "课程负责人", "资源数", "本学年更新资源数",
-                      "资源更新比例", "对照5%-10%目标", "开课期数", "班级数", "学生数"],
-                     rows, token, total, notes)
+        course_ids = [row[0] for row in page]
+        added = await self._resources(session, course_ids)
+        year_runs_of: dict[str, list[str]] = {}
+        if course_ids:
+            listed = (select(year_runs.course_id, year_runs.id).join(year_terms, of_term)
+                      .where(year_runs.course_id.in_(course_ids), year_terms.starts_on >= start.date(),
+                             year_terms.starts_on < end.date()))
+            for course_id, run_id in (await session.execute(listed)).all():
+                year_runs_of.setdefault(course_id, []).append(run_id)
+        return school_id, province_code, published, page, token, total, added, year_runs_of
 
     @staticmethod
     async def _resources(session: AsyncSession, course_ids: list[str]) -> dict[str, list[tuple[str, datetime]]]:

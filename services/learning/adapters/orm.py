@@ -47,6 +47,7 @@ class UnitProgress(Base):
     """What one student watched of one unit: merged intervals, the credited prefix, completion."""
 
     __tablename__ = "unit_progress"
+    __table_args__ = (Index("ix_unit_progress_run", "run_id"),)  # a run's viewing (the school report's minutes)
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)

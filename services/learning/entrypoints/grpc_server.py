@@ -91,3 +91,7 @@ class LearningServicer(learning_pb2_grpc.LearningServiceServicer):
             reply.students.add(student_id=student.user_id, number=student.number, name=student.name,
                                completed_minutes=seconds / 60, completion=seconds / total if total else 0.0)
         return reply
+
+    async def GetWatchedMinutes(self, request, context):  # type: ignore[no-untyped-def]
+        minutes = await self.progress.watched_minutes(require_caller(), list(request.run_ids))
+        return pb.WatchedMinutes(minutes_by_run=minutes)

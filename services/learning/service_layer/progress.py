@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.course.v1 import course_pb2
@@ -19,9 +19,10 @@ from contracts.learning.v1 import learning_pb2 as pb
 from servicekit.auth import Caller
 from servicekit.clock import timestamp, utcnow
 from servicekit.db import Database
-from servicekit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from servicekit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from servicekit.outbox import emit
 from servicekit.playback import issue_grant
+from servicekit.service_keys import SERVICE_ROLE
 from services.learning.adapters.course import CoursePeer
 from services.learning.adapters.orm import PlaySession, RunProgress, UnitProgress, outbox
 from services.learning.domain import progress as rules
@@ -29,6 +30,8 @@ from services.learning.domain import progress as rules
 UNIT_COMPLETED = "learning.unit.completed"
 RUN_COMPLETED = "learning.run.completed"
 DEFAULT_SLACK_SECONDS = 5.0
+WATCHED_MINUTES_READER = "course"  # the one service whose key may read the minutes watched per run
+MAX_WATCHED_RUNS = 1000
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,23 @@ class ProgressHandlers:
         """(completed, total) video seconds of a student in the run as planned now (the exam's gate reads it)."""
         units = await self.completed_units(user_id, context.run.id)
         return completion({u for u, row in units.items() if row.completed_at is not None}, context)
+
+    async def watched_minutes(self, caller: Caller, run_ids: Sequence[str]) -> dict[str, float]:
+        """Minutes of video credited to students per run (runs nobody watched are left out), for the course
+        service's school report: no user is behind the figure, so only its service key reads it."""
+        if caller.role != SERVICE_ROLE or caller.user_id != f"service:{WATCHED_MINUTES_READER}":
+            raise PermissionDenied("the minutes watched per run are read by the course service only")
+        wanted = sorted({run_id for run_id in run_ids if run_id})
+        if len(wanted) > MAX_WATCHED_RUNS:
+            raise InvalidArgument(f"ask for at most {MAX_WATCHED_RUNS} runs at a time; got {len(wanted)}",
+                                  reason="TOO_MANY_RUNS")
+        if not wanted:
+            return {}
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(UnitProgress.run_id, func.sum(UnitProgress.credited_seconds))
+                .where(UnitProgress.run_id.in_(wanted)).group_by(UnitProgress.run_id))
+            return {run_id: (seconds or 0.0) / 60 for run_id, seconds in rows}
 
     async def class_progress(self, caller: Caller, class_id: str
                              ) -> tuple[course_pb2.ClassRoster, float, dict[str, float]]:

@@ -1,0 +1,39 @@
+"""The learning service, as the course service asks it: the minutes of video credited to students per run, for the
+school report. The figure has no user behind it, so the course service presents its own key (the learning service
+grants that key this one read)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+
+from contracts.learning.v1 import learning_pb2, learning_pb2_grpc
+from servicekit.errors import Unavailable
+from servicekit.service_keys import service_metadata
+
+SERVICE = "course"
+TIMEOUT = 10.0
+MAX_RUNS_PER_CALL = 1000  # the learning service's limit per call
+
+
+class LearningPeer:
+    def __init__(self, channel: grpc.aio.Channel, key: str) -> None:
+        self.stub = learning_pb2_grpc.LearningServiceStub(channel)
+        self.metadata = service_metadata(SERVICE, key)
+
+    async def watched_minutes(self, run_ids: Sequence[str]) -> dict[str, float]:
+        """Minutes watched per run (runs nobody watched are left out), asked in batches of at most 1,000 runs.
+        Unavailable when the learning service does not answer (or refuses)."""
+        wanted = sorted(set(run_ids))
+        minutes: dict[str, float] = {}
+        for start in range(0, len(wanted), MAX_RUNS_PER_CALL):
+            try:
+                reply = await self.stub.GetWatchedMinutes(
+                    learning_pb2.GetWatchedMinutesRequest(run_ids=wanted[start:start + MAX_RUNS_PER_CALL]),
+                    metadata=self.metadata, timeout=TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise Unavailable(f"the learning service did not give the minutes watched ({error.code().name}: "
+                                  f"{error.details()})", reason="MINUTES_WATCHED_UNAVAILABLE") from error
+            minutes.update(reply.minutes_by_run)
+        return minutes
