@@ -53,6 +53,21 @@ def make_center(api: Api) -> Api:
     return api.first_login("bench-center", created["credentials"]["initial_password"], PASSWORD)
 
 
+TERM = "2026-autumn"  # the term the benchmarks' runs are opened for: under way today
+
+
+def open_term(api: Api) -> None:
+    """The province 33 center opens the benchmarks' term."""
+    make_center(api).post("/terms", {"code": TERM, "name": "2026秋", "starts_on": "2026-09-01",
+                                      "ends_on": "2027-01-20"})
+
+
+def new_user(api: Api, admin: Api, school: dict, role: str, number: str, name: str) -> Api:
+    """An account the school admin makes, signed in once to choose its password."""
+    made = admin.post("/users", {"role": role, "school_id": school["id"], "number": number, "name": name})
+    return api.first_login(made["credentials"]["username"], made["credentials"]["initial_password"], PASSWORD)
+
+
 def signers(admin: Api, school: dict, count: int = 25) -> list[str]:
     """Accounts that sign in during the benchmark: attempts at one account take turns (they are counted
     before their password is checked), so many people signing in at once are many accounts."""

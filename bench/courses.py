@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.__main__ import PASSWORD, bench_mesh, make_center, setup
+from bench.__main__ import TERM, bench_mesh, new_user, open_term, setup
 from devmesh.client import Api
 from tests import media_clips
 from tests.e2e.conftest import decide
@@ -43,13 +43,8 @@ def main() -> None:
         mesh = bench_mesh(data)
         try:
             api, school, admin = setup(mesh)
-            center = make_center(api)
-            center.post("/terms", {"code": "2026-autumn", "name": "2026秋", "starts_on": "2026-09-01",
-                                   "ends_on": "2027-01-20"})
-            made = admin.post("/users", {"role": "teacher", "school_id": school["id"], "number": "BL1",
-                                         "name": "基准负责人"})
-            teacher = api.first_login(made["credentials"]["username"], made["credentials"]["initial_password"],
-                                      PASSWORD)
+            open_term(api)
+            teacher = new_user(api, admin, school, "teacher", "BL1", "基准负责人")
             video = approved_video(teacher, admin, Path(data))
 
             big = teacher.post("/courses", {"kind": "spoc_independent", "name": "大课", "category": "专业课"})
@@ -67,8 +62,8 @@ def main() -> None:
             assert nodes == CHAPTERS + UNITS, nodes
 
             empty = teacher.post("/courses", {"kind": "spoc_independent", "name": "空课", "category": "专业课"})
-            open_empty = timed(lambda: teacher.post(f"/courses/{empty['id']}/runs", {"term_code": "2026-autumn"}), 5)
-            open_big = timed(lambda: teacher.post(f"/courses/{big['id']}/runs", {"term_code": "2026-autumn"}), 5)
+            open_empty = timed(lambda: teacher.post(f"/courses/{empty['id']}/runs", {"term_code": TERM}), 5)
+            open_big = timed(lambda: teacher.post(f"/courses/{big['id']}/runs", {"term_code": TERM}), 5)
             read_plan = timed(lambda: teacher.get(f"/courses/{big['id']}/plan"), 50)
             read_me = timed(lambda: teacher.get("/me"), 50)
         finally:

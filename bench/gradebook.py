@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 
-from bench.__main__ import PASSWORD, bench_mesh, make_center, setup
+from bench.__main__ import TERM, bench_mesh, new_user, open_term, setup
 from bench.http import Connection
 
 STUDENTS = 2000
@@ -45,18 +45,14 @@ def main() -> None:
         try:
             started = time.perf_counter()
             api, school, admin = setup(mesh)
-            make_center(api).post("/terms", {"code": "2026-autumn", "name": "2026秋", "starts_on": "2026-09-01",
-                                             "ends_on": "2027-01-20"})
-            made = admin.post("/users", {"role": "teacher", "school_id": school["id"], "number": "GL1",
-                                         "name": "成绩负责人"})
-            leader = api.first_login(made["credentials"]["username"], made["credentials"]["initial_password"],
-                                     PASSWORD)
+            open_term(api)
+            leader = new_user(api, admin, school, "teacher", "GL1", "成绩负责人")
             # One chapter and no video: the gradebook needs none, and publishing a run does not either.
             course = leader.post("/courses", {"kind": "spoc_independent", "name": "大班课", "category": "专业课"})
             leader.request("PATCH", f"/courses/{course['id']}", json={"online_credits": 0, "total_credits": 1})
             leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章"})
-            run = leader.post(f"/courses/{course['id']}/runs", {"term_code": "2026-autumn"})
-            leader.post(f"/runs/{run['id']}/publish", {"term_code": "2026-autumn"})
+            run = leader.post(f"/courses/{course['id']}/runs", {"term_code": TERM})
+            leader.post(f"/runs/{run['id']}/publish", {"term_code": TERM})
             from tests.e2e.conftest import decide
 
             decide(admin, "course_run", run["id"])

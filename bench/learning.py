@@ -12,7 +12,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from bench.__main__ import PASSWORD, bench_mesh, make_center, setup
+from bench.__main__ import TERM, bench_mesh, new_user, open_term, setup
 from bench.courses import approved_video
 from bench.http import Connection
 from bench.load import Figures, run
@@ -74,13 +74,8 @@ def main() -> None:
         mesh = bench_mesh(data)
         try:
             api, school, admin = setup(mesh)
-            center = make_center(api)
-            center.post("/terms", {"code": "2026-autumn", "name": "2026秋", "starts_on": "2026-09-01",
-                                   "ends_on": "2027-01-20"})
-            made = admin.post("/users", {"role": "teacher", "school_id": school["id"], "number": "BL1",
-                                         "name": "基准负责人"})
-            leader = api.first_login(made["credentials"]["username"], made["credentials"]["initial_password"],
-                                     PASSWORD)
+            open_term(api)
+            leader = new_user(api, admin, school, "teacher", "BL1", "基准负责人")
             video = approved_video(leader, admin, Path(data))
             course = leader.post("/courses", {"kind": "spoc_independent", "name": "热路径课", "category": "专业课"})
             leader.request("PATCH", f"/courses/{course['id']}", json={"online_credits": 0, "total_credits": 1})
@@ -88,8 +83,8 @@ def main() -> None:
             leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "unit", "title": "视频",
                                                                  "parent_id": plan["nodes"][-1]["id"],
                                                                  "resource_id": video})
-            run_ = leader.post(f"/courses/{course['id']}/runs", {"term_code": "2026-autumn"})
-            leader.post(f"/runs/{run_['id']}/publish", {"term_code": "2026-autumn"})
+            run_ = leader.post(f"/courses/{course['id']}/runs", {"term_code": TERM})
+            leader.post(f"/runs/{run_['id']}/publish", {"term_code": TERM})
             from tests.e2e.conftest import decide
 
             decide(admin, "course_run", run_["id"])
@@ -98,12 +93,7 @@ def main() -> None:
             unit = next(n["id"] for n in run_plan["nodes"] if n["kind"] == "unit")
             course_class = leader.post(f"/runs/{run_['id']}/classes", {"name": "基准班"})
             numbers = [f"BS{random.randrange(10**8)}" for _ in range(STUDENTS)]
-            students = []
-            for number in numbers:
-                created = admin.post("/users", {"role": "student", "school_id": school["id"], "number": number,
-                                                "name": "学生"})
-                students.append(api.first_login(created["credentials"]["username"],
-                                                created["credentials"]["initial_password"], PASSWORD))
+            students = [new_user(api, admin, school, "student", number, "学生") for number in numbers]
             leader.post(f"/classes/{course_class['id']}/students", {"student_numbers": numbers})
             leader.post(f"/classes/{course_class['id']}/releases", {"chapter_id": chapter})
             plays = []

@@ -11,7 +11,7 @@ import tempfile
 
 import httpx
 
-from bench.__main__ import PASSWORD, bench_mesh, make_center, setup
+from bench.__main__ import bench_mesh, make_center, new_user, setup
 from bench.load import run
 from devmesh.client import Api
 from services.course.domain.policy import CHANGSHA_SCHOOL_POLICY
@@ -57,10 +57,7 @@ def main() -> None:
                               json={"effective_from_term": code, "numbers": CHANGSHA_SCHOOL_POLICY})
             admin.request("PUT", f"/schools/{school['id']}/policy/layer",
                           json={"effective_from_term": TERMS[0][0], "numbers": {"minutes_per_credit": 150}})
-            made = admin.post("/users", {"role": "teacher", "school_id": school["id"], "number": "BP1",
-                                         "name": "基准负责人"})
-            teacher = api.first_login(made["credentials"]["username"], made["credentials"]["initial_password"],
-                                      PASSWORD)
+            teacher = new_user(api, admin, school, "teacher", "BP1", "基准负责人")
             course = teacher.post("/courses", {"kind": "spoc_independent", "name": "学分课", "category": "专业课"})
             teacher.request("PATCH", f"/courses/{course['id']}", json={"online_credits": 2, "total_credits": 3})
             token = teacher.token
