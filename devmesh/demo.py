@@ -192,19 +192,36 @@ def _demo_course(api: Api, data_dir: Path) -> None:
     course_class = teacher.post(f"/runs/{run['id']}/classes", {"name": "计算机2026-1班"})
     teacher.post(f"/classes/{course_class['id']}/students", {"student_numbers": ["S001"]})
     teacher.post(f"/classes/{course_class['id']}/releases", {"chapter_id": run_chapter})
+    _demo_quiz(teacher, run["id"], run_chapter)
+
+
+def _demo_quiz(teacher: Api, run_id: str, chapter_id: str) -> None:
+    """A unit test of chapter 1, so the student has a quiz to answer and the teacher a result to read."""
+    bank = f"/learning/runs/{run_id}/questions"
+    questions = [
+        {"kind": "single_choice", "stem": "Python 中输出文字用哪个函数？", "chapter_id": chapter_id,
+         "options": ["input()", "print()", "len()"], "key": {"correct": [1]}},
+        {"kind": "true_false", "stem": "Python 是解释型语言。", "chapter_id": chapter_id, "key": {"truth": True}},
+        {"kind": "fill_blank", "stem": "Python 源文件的扩展名是 .____", "chapter_id": chapter_id,
+         "key": {"accepted": ["py"]}},
+    ]
+    made = [teacher.post(bank, q) for q in questions]
+    teacher.post(f"/learning/runs/{run_id}/quizzes", {
+        "kind": "unit_test", "title": "第一章单元测验", "chapter_id": chapter_id, "attempts_allowed": 3,
+        "grading_method": "highest", "items": [{"question_id": q["id"], "points": 10} for q in made]})
 
 
 def describe(gateway_url: str) -> str:
     rows = [f"  {PLATFORM_ADMIN:<12} platform_admin", *(f"  {a.username:<12} {a.role}" for a in ACCOUNTS)]
     return "\n".join(
         [
-            f"The platform is up: {gateway_url}/docs (API docs, try it out)",
-            f"  health: {gateway_url}/healthz   API: {gateway_url}/api/v1/",
+            f"The platform is up. Web console: {gateway_url}/  (sign in with an account below)",
+            f"  API docs: {gateway_url}/docs   health: {gateway_url}/healthz   API: {gateway_url}/api/v1/",
             f"Demo accounts (password for all: {DEMO_PASSWORD}):",
             *rows,
             "  li.teacher   a teacher registration waiting for zsu-admin's review",
             "  plus one out-of-province school application waiting for the platform admin.",
-            f"  ZSU-S001 studies {DEMO_COURSE} (王老师's course, one chapter open to the class).",
+            f"  ZSU-S001 studies {DEMO_COURSE} (王老师's course, one chapter open to the class, with a unit test).",
             "Data is kept under the data folder; Ctrl-C stops everything.",
         ]
     )

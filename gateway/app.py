@@ -22,8 +22,10 @@ from contracts.media.v1 import media_pb2_grpc
 from contracts.review.v1 import review_pb2_grpc
 from contracts.sharing.v1 import sharing_pb2_grpc
 from gateway import problems
+from gateway.console import mount_console
 from gateway.heartbeats import HeartbeatBatcher, HeartbeatFastPath
 from gateway.limits import BodyLimitMiddleware
+from gateway.openapi_types import Jwks, health_responses, returns
 from gateway.ratelimit import RateLimits, configured_limits
 from gateway.routes import (
     accounts,
@@ -140,7 +142,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(assessments.router, prefix=API_PREFIX)
     app.include_router(grades.router, prefix=API_PREFIX)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], **health_responses())
     async def healthz(request: Request) -> JSONResponse:
         """200 when every service the gateway needs is serving and NATS answers; else 503 naming what is down."""
         backends: Backends = request.app.state.backends
@@ -176,7 +178,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
             status_code=503 if down else 200,
         )
 
-    @app.get("/.well-known/jwks.json", tags=["auth"])
+    @app.get("/.well-known/jwks.json", tags=["auth"], **returns(Jwks))
     async def jwks(request: Request) -> JSONResponse:
         """The public keys that sign access tokens, for clients that verify them."""
         import json
@@ -186,4 +188,5 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
         reply = await request.app.state.backends.identity.GetJwks(identity_pb2.GetJwksRequest(), timeout=5)
         return JSONResponse(json.loads(reply.json))
 
+    mount_console(app)  # last: its catch-all route answers only what no API route does
     return app

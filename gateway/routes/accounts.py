@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import grpc
@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from contracts.identity.v1 import identity_pb2 as pb
+from gateway.openapi_types import Documented, extend, page_of, returns
 from gateway.problems import problem, rpc_reason
 from gateway.ratelimit import limit
 from gateway.routes.deps import (
@@ -29,6 +30,28 @@ from gateway.routes.deps import (
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class CaptchaAnswer(Documented):
+    """A captcha to answer with the next sign-in."""
+
+    id: str
+    image: str = Field(description="data:image/png;base64,...")
+    expires_at: datetime
+    answer: str = Field(None, description="test mode only")
+
+
+class Notice(Documented):
+    detail: str
+
+
+_SheetWithUrl = extend(pb.CredentialSheet, "IdentityCredentialSheetWithUrl", "Where to download it, once.",
+                       download_url=(str, None))
+CreatedUserAnswer = extend(pb.CreatedUser, "IdentityCreatedUserWithSheetUrl", credentials_sheet=(_SheetWithUrl, None))
+IssuedCredentialsAnswer = extend(pb.IssuedCredentials, "IdentityIssuedCredentialsWithSheetUrl",
+                                 credentials_sheet=(_SheetWithUrl, None))
+ImportReportAnswer = extend(pb.ImportReport, "IdentityImportReportWithSheetUrl",
+                            credentials_sheet=(_SheetWithUrl, None))
 
 
 class LoginBody(BaseModel):
@@ -116,7 +139,7 @@ class SchoolApplicationBody(BaseModel):
 # ---- sign-in and sessions --------------------------------------------------------------
 
 
-@router.post("/auth/login", tags=["auth"], dependencies=[limit("login", "login")])
+@router.post("/auth/login", tags=["auth"], dependencies=[limit("login", "login")], **returns(pb.TokenPair))
 async def login(body: LoginBody, backends: Backends) -> Any:
     """Sign in with a username, phone number or (public learners) e-mail address. After three failures in a
     row the answer is 401 with reason `CAPTCHA_REQUIRED` and a `captcha` (id and PNG): send its characters with
@@ -142,15 +165,15 @@ def captcha_json(challenge: pb.Captcha) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/captcha", tags=["auth"], dependencies=[limit("login", "login")])
+@router.post("/auth/captcha", tags=["auth"], dependencies=[limit("login", "login")], **returns(CaptchaAnswer))
 async def new_captcha(body: CaptchaBody, backends: Backends) -> dict[str, Any]:
     """A fresh captcha for signing in as `login` (one try each, valid 5 minutes)."""
     challenge = await backends.identity.NewCaptcha(pb.NewCaptchaRequest(login=body.login), timeout=TIMEOUT)
     return captcha_json(challenge)
 
 
-@router.post("/auth/password-reset", tags=["auth"], status_code=202,
-             dependencies=[limit("password_reset", "email")])
+@router.post("/auth/password-reset", tags=["auth"],
+             dependencies=[limit("password_reset", "email")], **returns(Notice, 202))
 async def request_password_reset(body: PasswordResetBody, backends: Backends) -> dict[str, Any]:
     """Mails a single-use reset link (valid 30 minutes) to the accounts with this address. The answer is
     the same whether or not an account has it."""
@@ -192,7 +215,7 @@ async def download_credential_sheet(
     return download(reply.content, XLSX, reply.filename, **{"Cache-Control": "no-store"})
 
 
-@router.post("/auth/refresh", tags=["auth"])
+@router.post("/auth/refresh", tags=["auth"], **returns(pb.TokenPair))
 async def refresh(body: RefreshBody, backends: Backends) -> dict[str, Any]:
     """A new token pair for a refresh token; the old refresh token stops working."""
     reply = await backends.identity.Refresh(pb.RefreshRequest(refresh_token=body.refresh_token), timeout=TIMEOUT)
@@ -207,7 +230,7 @@ async def logout(body: RefreshBody, backends: Backends, me: SignedIn) -> None:
     )
 
 
-@router.post("/auth/password", tags=["auth"])
+@router.post("/auth/password", tags=["auth"], **returns(pb.TokenPair))
 async def change_password(body: ChangePasswordBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Change the password (required at first sign-in for accounts an admin created); returns new tokens."""
     reply = await backends.identity.ChangePassword(
@@ -216,7 +239,7 @@ async def change_password(body: ChangePasswordBody, backends: Backends, me: Sign
     return as_json(reply)
 
 
-@router.get("/me", tags=["auth"])
+@router.get("/me", tags=["auth"], **returns(pb.User))
 async def get_me(backends: Backends, me: SignedIn) -> dict[str, Any]:
     return as_json(await backends.identity.GetMe(pb.GetMeRequest(), metadata=me.metadata, timeout=TIMEOUT))
 
@@ -224,13 +247,13 @@ async def get_me(backends: Backends, me: SignedIn) -> dict[str, Any]:
 # ---- provinces, schools, users ----------------------------------------------------------
 
 
-@router.get("/provinces", tags=["schools"])
+@router.get("/provinces", tags=["schools"], **returns(page_of(pb.Province)))
 async def list_provinces(backends: Backends) -> dict[str, Any]:
     reply = await backends.identity.ListProvinces(pb.ListProvincesRequest(), timeout=TIMEOUT)
     return {"items": [as_json(p) for p in reply.provinces], "next_page_token": "", "total": len(reply.provinces)}
 
 
-@router.get("/schools", tags=["schools"])
+@router.get("/schools", tags=["schools"], **returns(page_of(pb.School)))
 async def list_schools(
     backends: Backends, paging: Paging, province_code: str = "", query: str = ""
 ) -> dict[str, Any]:
@@ -243,7 +266,7 @@ async def list_schools(
     return page_json(list(reply.schools), reply.next_page_token, reply.total)
 
 
-@router.post("/schools", tags=["schools"], status_code=201)
+@router.post("/schools", tags=["schools"], **returns(pb.School, 201))
 async def create_school(body: SchoolBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Platform admins, or the provincial center for its own province."""
     reply = await backends.identity.CreateSchool(
@@ -252,7 +275,7 @@ async def create_school(body: SchoolBody, backends: Backends, me: SignedIn) -> d
     return as_json(reply)
 
 
-@router.get("/users", tags=["users"])
+@router.get("/users", tags=["users"], **returns(page_of(pb.User)))
 async def list_users(
     backends: Backends, me: SignedIn, paging: Paging, school_id: str = "", role: str = "", query: str = ""
 ) -> dict[str, Any]:
@@ -266,7 +289,7 @@ async def list_users(
     return page_json(list(reply.users), reply.next_page_token, reply.total)
 
 
-@router.post("/users", tags=["users"], status_code=201)
+@router.post("/users", tags=["users"], **returns(CreatedUserAnswer, 201))
 async def create_user(body: UserBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Creates an account with a one-time initial password, shown once in the answer and on a credentials
     sheet (XLSX) its creator downloads once from `credentials_sheet.download_url`."""
@@ -276,7 +299,7 @@ async def create_user(body: UserBody, backends: Backends, me: SignedIn) -> dict[
     return with_sheet_url(reply)
 
 
-@router.post("/users/{user_id}/password-reset", tags=["users"])
+@router.post("/users/{user_id}/password-reset", tags=["users"], **returns(IssuedCredentialsAnswer))
 async def reset_password(user_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A new one-time password, to be changed at the next sign-in (sessions end, a lock lifts): school admins
     for their school's students and teachers, teachers for the students of their own classes."""
@@ -285,7 +308,7 @@ async def reset_password(user_id: str, backends: Backends, me: SignedIn) -> dict
     return with_sheet_url(reply)
 
 
-@router.post("/schools/{school_id}/imports", tags=["users"])
+@router.post("/schools/{school_id}/imports", tags=["users"], **returns(ImportReportAnswer))
 async def import_accounts(
     school_id: str,
     backends: Backends,
@@ -319,8 +342,8 @@ async def import_accounts(
 # ---- teacher self-registration ------------------------------------------------------------
 
 
-@router.post("/registrations/teachers", tags=["registration"], status_code=201,
-             dependencies=[limit("teacher_registration", "phone", "username")])
+@router.post("/registrations/teachers", tags=["registration"],
+             dependencies=[limit("teacher_registration", "phone", "username")], **returns(pb.Registration, 201))
 async def register_teacher(body: TeacherRegistrationBody, backends: Backends) -> dict[str, Any]:
     """The account stays pending until the school's admin approves it in the review queue."""
     reply = await backends.identity.RegisterTeacher(pb.RegisterTeacherRequest(**body.model_dump()), timeout=TIMEOUT)
@@ -330,8 +353,8 @@ async def register_teacher(body: TeacherRegistrationBody, backends: Backends) ->
 # ---- public learners (社会学习者) -------------------------------------------------------------
 
 
-@router.post("/learners", tags=["registration"], status_code=201,
-             dependencies=[limit("learner_registration", "email")])
+@router.post("/learners", tags=["registration"],
+             dependencies=[limit("learner_registration", "email")], **returns(pb.LearnerRegistration, 201))
 async def register_learner(body: LearnerBody, backends: Backends) -> dict[str, Any]:
     """A public learner registers: a student account of no school, `unverified` until the 6-digit code mailed
     to the address (valid 30 minutes, 5 tries) is sent to `/learners/verify`; then they sign in with the
@@ -341,8 +364,8 @@ async def register_learner(body: LearnerBody, backends: Backends) -> dict[str, A
     return as_json(reply)
 
 
-@router.post("/learners/verification-code", tags=["registration"], status_code=202,
-             dependencies=[limit("learner_registration", "email")])
+@router.post("/learners/verification-code", tags=["registration"],
+             dependencies=[limit("learner_registration", "email")], **returns(pb.LearnerRegistration, 202))
 async def resend_learner_code(body: LearnerEmailBody, backends: Backends) -> Any:
     """Mails a new code (the previous one stops working): at most 5 an hour, and a minute apart while the
     last one still works; else 429 `VERIFICATION_CODE_RATE_LIMITED`."""
@@ -360,7 +383,8 @@ async def resend_learner_code(body: LearnerEmailBody, backends: Backends) -> Any
     return as_json(reply)
 
 
-@router.post("/learners/verify", tags=["registration"], dependencies=[limit("learner_verification", "email")])
+@router.post("/learners/verify", tags=["registration"], dependencies=[limit("learner_verification", "email")],
+             **returns(pb.LearnerRegistration))
 async def verify_learner(body: LearnerVerificationBody, backends: Backends) -> dict[str, Any]:
     """Activates the registration with the mailed code. Wrong: 400 `VERIFICATION_CODE_WRONG` (tries left in
     the detail); after 5 wrong tries 409 `VERIFICATION_TRIES_EXHAUSTED`; too late 409
@@ -372,8 +396,8 @@ async def verify_learner(body: LearnerVerificationBody, backends: Backends) -> d
 # ---- out-of-province schools ---------------------------------------------------------------
 
 
-@router.post("/school-applications", tags=["school applications"], status_code=201,
-             dependencies=[limit("school_application", "school_name")])
+@router.post("/school-applications", tags=["school applications"],
+             dependencies=[limit("school_application", "school_name")], **returns(pb.SchoolApplication, 201))
 async def submit_school_application(body: SchoolApplicationBody, backends: Backends) -> dict[str, Any]:
     """Anyone may apply; the platform answers within 2 working days (answer_due_at)."""
     reply = await backends.identity.SubmitSchoolApplication(
@@ -382,7 +406,7 @@ async def submit_school_application(body: SchoolApplicationBody, backends: Backe
     return as_json(reply)
 
 
-@router.get("/school-applications", tags=["school applications"])
+@router.get("/school-applications", tags=["school applications"], **returns(page_of(pb.SchoolApplication)))
 async def list_school_applications(
     backends: Backends, me: SignedIn, paging: Paging, status: str = "", overdue_only: bool = False
 ) -> dict[str, Any]:
@@ -397,7 +421,7 @@ async def list_school_applications(
     return page_json(list(reply.applications), reply.next_page_token, reply.total)
 
 
-@router.get("/school-applications/{application_id}", tags=["school applications"])
+@router.get("/school-applications/{application_id}", tags=["school applications"], **returns(pb.SchoolApplication))
 async def get_school_application(application_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     reply = await backends.identity.GetSchoolApplication(
         pb.GetSchoolApplicationRequest(id=application_id), metadata=me.metadata, timeout=TIMEOUT
@@ -405,7 +429,8 @@ async def get_school_application(application_id: str, backends: Backends, me: Si
     return as_json(reply)
 
 
-@router.post("/school-applications/{application_id}/admin-credentials", tags=["school applications"])
+@router.post("/school-applications/{application_id}/admin-credentials", tags=["school applications"],
+             **returns(IssuedCredentialsAnswer))
 async def issue_admin_credentials(application_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A new one-time password for an approved school's first admin, until that admin sets a password: mailed
     to the application's address (as at the approval) and on a credentials sheet for you."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from contracts.learning.v1 import assessments_pb2 as pb
+from gateway.openapi_types import items_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, SignedIn, as_json
 from servicekit.clock import timestamp
 
@@ -96,7 +97,7 @@ async def _call(backends: Any, method: str, request: Any, me: Any, seconds: floa
 
 # ---- question banks ----
 
-@router.post("/courses/{course_id}/questions", status_code=201)
+@router.post("/courses/{course_id}/questions", **returns(pb.Question, 201))
 async def create_course_question(course_id: str, body: QuestionBody, backends: Backends,
                                  me: SignedIn) -> dict[str, Any]:
     """The parent course's bank (its leader): copied into each run opened after, chapter tags re-pointed."""
@@ -104,7 +105,7 @@ async def create_course_question(course_id: str, body: QuestionBody, backends: B
     return as_json(await _call(backends, "CreateQuestion", request, me))
 
 
-@router.get("/courses/{course_id}/questions")
+@router.get("/courses/{course_id}/questions", **returns(items_of(pb.Question)))
 async def list_course_questions(course_id: str, backends: Backends, me: SignedIn,
                                 chapter_id: str = "") -> dict[str, Any]:
     reply = await _call(backends, "ListQuestions",
@@ -112,21 +113,21 @@ async def list_course_questions(course_id: str, backends: Backends, me: SignedIn
     return {"items": [as_json(q) for q in reply.questions]}
 
 
-@router.post("/learning/runs/{run_id}/questions", status_code=201)
+@router.post("/learning/runs/{run_id}/questions", **returns(pb.Question, 201))
 async def create_run_question(run_id: str, body: QuestionBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A run's bank (the team with edit_content)."""
     request = pb.CreateQuestionRequest(run_id=run_id, question=body.message())
     return as_json(await _call(backends, "CreateQuestion", request, me))
 
 
-@router.get("/learning/runs/{run_id}/questions")
+@router.get("/learning/runs/{run_id}/questions", **returns(items_of(pb.Question)))
 async def list_run_questions(run_id: str, backends: Backends, me: SignedIn, chapter_id: str = "") -> dict[str, Any]:
     reply = await _call(backends, "ListQuestions", pb.ListQuestionsRequest(run_id=run_id, chapter_id=chapter_id),
                         me)
     return {"items": [as_json(q) for q in reply.questions]}
 
 
-@router.put("/learning/questions/{question_id}")
+@router.put("/learning/questions/{question_id}", **returns(pb.Question))
 async def update_question(question_id: str, body: QuestionBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Quizzes already set keep the question as it was."""
     request = pb.UpdateQuestionRequest(id=question_id, question=body.message())
@@ -140,7 +141,7 @@ async def delete_question(question_id: str, backends: Backends, me: SignedIn) ->
 
 # ---- quizzes ----
 
-@router.post("/learning/runs/{run_id}/quizzes", status_code=201)
+@router.post("/learning/runs/{run_id}/quizzes", **returns(pb.Quiz, 201))
 async def create_quiz(run_id: str, body: QuizBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """An in-video quiz (unit_id, at_seconds), a unit test (after unit_id or chapter_id) or the final exam
     (opens_at, closes_at, duration_minutes; mode offline for a paper exam): the team with edit_content."""
@@ -151,19 +152,19 @@ async def create_quiz(run_id: str, body: QuizBody, backends: Backends, me: Signe
     return as_json(await _call(backends, "CreateQuiz", request, me))
 
 
-@router.get("/learning/runs/{run_id}/quizzes")
+@router.get("/learning/runs/{run_id}/quizzes", **returns(items_of(pb.Quiz)))
 async def list_quizzes(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     reply = await _call(backends, "ListQuizzes", pb.ListQuizzesRequest(run_id=run_id), me)
     return {"items": [as_json(q) for q in reply.quizzes]}
 
 
-@router.get("/learning/quizzes/{quiz_id}")
+@router.get("/learning/quizzes/{quiz_id}", **returns(pb.QuizView))
 async def get_quiz(quiz_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A student sees the questions without the answer key until the quiz's show_answers policy allows."""
     return as_json(await _call(backends, "GetQuiz", pb.GetQuizRequest(quiz_id=quiz_id), me))
 
 
-@router.put("/learning/quizzes/{quiz_id}/extra-time/{student_id}")
+@router.put("/learning/quizzes/{quiz_id}/extra-time/{student_id}", **returns(pb.ExtraTime))
 async def set_extra_time(quiz_id: str, student_id: str, body: ExtraTimeBody, backends: Backends,
                          me: SignedIn) -> dict[str, Any]:
     """Extra exam time for one student, before they start (409 EXAM_STARTED after)."""
@@ -171,19 +172,19 @@ async def set_extra_time(quiz_id: str, student_id: str, body: ExtraTimeBody, bac
     return as_json(await _call(backends, "SetExtraTime", request, me))
 
 
-@router.get("/learning/quizzes/{quiz_id}/results")
+@router.get("/learning/quizzes/{quiz_id}/results", **returns(items_of(pb.QuizResult)))
 async def quiz_results(quiz_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     reply = await _call(backends, "ListQuizResults", pb.ListQuizResultsRequest(quiz_id=quiz_id), me)
     return {"items": [as_json(r) for r in reply.results]}
 
 
-@router.get("/learning/quizzes/{quiz_id}/pending-answers")
+@router.get("/learning/quizzes/{quiz_id}/pending-answers", **returns(items_of(pb.PendingAnswer)))
 async def pending_answers(quiz_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     reply = await _call(backends, "ListPendingAnswers", pb.ListPendingAnswersRequest(quiz_id=quiz_id), me)
     return {"items": [as_json(a) for a in reply.answers]}
 
 
-@router.post("/learning/quizzes/{quiz_id}/offline-marks")
+@router.post("/learning/quizzes/{quiz_id}/offline-marks", **returns(pb.ImportExamMarksResponse))
 async def import_exam_marks(
     quiz_id: str, backends: Backends, me: SignedIn,
     class_id: Annotated[str, Form(max_length=36)],
@@ -197,32 +198,32 @@ async def import_exam_marks(
 
 # ---- attempts ----
 
-@router.post("/learning/quizzes/{quiz_id}/attempts", status_code=201)
+@router.post("/learning/quizzes/{quiz_id}/attempts", **returns(pb.Attempt, 201))
 async def start_attempt(quiz_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Starts (or resumes) an attempt; the exam only at 100% course hours (409 COURSE_HOURS_INCOMPLETE says how far
     and what remains)."""
     return as_json(await _call(backends, "StartAttempt", pb.StartAttemptRequest(quiz_id=quiz_id), me))
 
 
-@router.get("/learning/attempts/{attempt_id}")
+@router.get("/learning/attempts/{attempt_id}", **returns(pb.Attempt))
 async def get_attempt(attempt_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     return as_json(await _call(backends, "GetAttempt", pb.GetAttemptRequest(attempt_id=attempt_id), me))
 
 
-@router.put("/learning/attempts/{attempt_id}/answers")
+@router.put("/learning/attempts/{attempt_id}/answers", **returns(pb.Attempt))
 async def save_answers(attempt_id: str, body: AnswersBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Autosave: replaces the saved answer of each question named."""
     request = pb.SaveAnswersRequest(attempt_id=attempt_id, answers=_answers(body))
     return as_json(await _call(backends, "SaveAnswers", request, me))
 
 
-@router.post("/learning/attempts/{attempt_id}/submit")
+@router.post("/learning/attempts/{attempt_id}/submit", **returns(pb.Attempt))
 async def submit_attempt(attempt_id: str, body: AnswersBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     request = pb.SubmitAttemptRequest(attempt_id=attempt_id, answers=_answers(body))
     return as_json(await _call(backends, "SubmitAttempt", request, me))
 
 
-@router.post("/learning/attempts/{attempt_id}/grades")
+@router.post("/learning/attempts/{attempt_id}/grades", **returns(pb.Attempt))
 async def grade_answer(attempt_id: str, body: GradeBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The team (grade permission) grades an open answer."""
     request = pb.GradeAnswerRequest(attempt_id=attempt_id, **body.model_dump())

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.learning.v1 import grades_pb2 as pb
+from gateway.openapi_types import XLSX, downloads, items_of, page_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, download, page_json
 
 router = APIRouter(tags=["grades"], dependencies=[NoNulCharacters])
@@ -32,7 +33,7 @@ def _file(reply: pb.GradeFile) -> Response:
     return download(reply.content, reply.content_type, reply.filename, **{"Cache-Control": "no-store"})
 
 
-@router.get("/learning/runs/{run_id}/grading-scheme")
+@router.get("/learning/runs/{run_id}/grading-scheme", **returns(pb.GradingScheme))
 async def get_grading_scheme(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The run's weights (its own, or the default: video 30, quizzes 20, assignments 10, face-to-face 10, forum 0,
     final exam 30), whether they are frozen, and the pass mark in force: for its students from the first day."""
@@ -40,14 +41,14 @@ async def get_grading_scheme(run_id: str, backends: Backends, me: SignedIn) -> d
                                                           metadata=me.metadata, timeout=TIMEOUT))
 
 
-@router.put("/learning/runs/{run_id}/grading-scheme")
+@router.put("/learning/runs/{run_id}/grading-scheme", **returns(pb.GradingScheme))
 async def set_grading_scheme(run_id: str, body: WeightsBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The course leader, before the run is approved; frozen after (409 SCHEME_FROZEN)."""
     request = pb.SetGradingSchemeRequest(run_id=run_id, weights=pb.CategoryWeights(**body.model_dump()))
     return as_json(await backends.grades.SetGradingScheme(request, metadata=me.metadata, timeout=TIMEOUT))
 
 
-@router.post("/learning/classes/{class_id}/face-to-face-marks")
+@router.post("/learning/classes/{class_id}/face-to-face-marks", **returns(pb.FaceToFaceImportReport))
 async def import_face_to_face_marks(
     class_id: str, backends: Backends, me: SignedIn,
     session_title: Annotated[str, Form(max_length=100, description="the session; importing it again replaces it")],
@@ -63,14 +64,14 @@ async def import_face_to_face_marks(
                                                                timeout=IMPORT_TIMEOUT))
 
 
-@router.get("/learning/classes/{class_id}/face-to-face-sessions")
+@router.get("/learning/classes/{class_id}/face-to-face-sessions", **returns(items_of(pb.FaceToFaceSession)))
 async def list_face_to_face_sessions(class_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     reply = await backends.grades.ListFaceToFaceSessions(pb.ListFaceToFaceSessionsRequest(class_id=class_id),
                                                          metadata=me.metadata, timeout=TIMEOUT)
     return {"items": [as_json(s) for s in reply.sessions]}
 
 
-@router.get("/learning/classes/{class_id}/gradebook")
+@router.get("/learning/classes/{class_id}/gradebook", **returns(pb.ClassGradebook))
 async def class_gradebook(class_id: str, backends: Backends, me: SignedIn, paging: Paging) -> dict[str, Any]:
     """Each student's category scores, total and pass, with the published and the applied weights (the team with
     grade or view_analytics, the leader, the run's school's admins)."""
@@ -79,14 +80,14 @@ async def class_gradebook(class_id: str, backends: Backends, me: SignedIn, pagin
         metadata=me.metadata, timeout=TIMEOUT))
 
 
-@router.get("/learning/classes/{class_id}/gradebook/export")
+@router.get("/learning/classes/{class_id}/gradebook/export", **downloads(XLSX))
 async def export_class_gradebook(class_id: str, backends: Backends, me: SignedIn) -> Response:
     """The class's gradebook as XLSX."""
     return _file(await backends.grades.ExportClassGradebook(pb.ExportClassGradebookRequest(class_id=class_id),
                                                             metadata=me.metadata, timeout=IMPORT_TIMEOUT))
 
 
-@router.get("/learning/runs/{run_id}/grades")
+@router.get("/learning/runs/{run_id}/grades", **returns(pb.StudentGrades))
 async def student_grades(run_id: str, backends: Backends, me: SignedIn, student_id: str = "") -> dict[str, Any]:
     """A student's grades with each item: the student's own, or the named student's (team, admins); with the
     finalised result and the certificate once there."""
@@ -94,7 +95,7 @@ async def student_grades(run_id: str, backends: Backends, me: SignedIn, student_
         pb.GetStudentGradesRequest(run_id=run_id, student_id=student_id), metadata=me.metadata, timeout=TIMEOUT))
 
 
-@router.post("/learning/runs/{run_id}/results")
+@router.post("/learning/runs/{run_id}/results", **returns(pb.FinaliseResultsResponse))
 async def finalise_results(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The leader stores every student's result and issues certificates to those who passed; again: updated,
     certificate numbers kept."""
@@ -102,7 +103,7 @@ async def finalise_results(run_id: str, backends: Backends, me: SignedIn) -> dic
                                                          metadata=me.metadata, timeout=IMPORT_TIMEOUT))
 
 
-@router.get("/certificates")
+@router.get("/certificates", **returns(page_of(pb.Certificate)))
 async def list_certificates(backends: Backends, me: SignedIn, paging: Paging, school_id: str = "",
                             run_id: str = "") -> dict[str, Any]:
     """课程学习考核合格证: a school admin's own school's students (on any school's run), a student's own."""
@@ -112,7 +113,7 @@ async def list_certificates(backends: Backends, me: SignedIn, paging: Paging, sc
     return page_json(list(reply.certificates), reply.next_page_token, reply.total)
 
 
-@router.get("/certificates/export")
+@router.get("/certificates/export", **downloads(XLSX))
 async def export_certificates(backends: Backends, me: SignedIn, run_id: str = "") -> Response:
     """The school's students' certificates as XLSX, for credit recognition (school admins)."""
     return _file(await backends.grades.ExportCertificates(pb.ExportCertificatesRequest(run_id=run_id),

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 
 from contracts.learning.v1 import learning_pb2 as pb
 from gateway.heartbeats import STATUS_BY_VALUE
+from gateway.openapi_types import items_of, returns
 from gateway.problems import HTTP_STATUS, Problem
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, SignedIn, as_json, bearer_scheme
 
@@ -38,28 +39,28 @@ class ProgressBody(BaseModel):
                                         description="in order; an offline player sends what it kept, at once")
 
 
-@router.get("/me/courses")
+@router.get("/me/courses", **returns(items_of(pb.MyCourse)))
 async def my_courses(backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The student's enrolments: run, term, class, course-hours completion, the next unit and what is due."""
     reply = await backends.learning.ListMyCourses(pb.ListMyCoursesRequest(), metadata=me.metadata, timeout=TIMEOUT)
     return {"items": [as_json(c) for c in reply.courses]}
 
 
-@router.get("/learning/runs/{run_id}/plan")
+@router.get("/learning/runs/{run_id}/plan", **returns(pb.StudyPlan))
 async def study_plan(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The run's plan for the caller's class: unreleased chapters show their titles and opening time only."""
     return as_json(await backends.learning.GetStudyPlan(pb.GetStudyPlanRequest(run_id=run_id),
                                                         metadata=me.metadata, timeout=TIMEOUT))
 
 
-@router.post("/learning/runs/{run_id}/units/{unit_id}/plays", status_code=201)
+@router.post("/learning/runs/{run_id}/units/{unit_id}/plays", **returns(pb.Play, 201))
 async def start_play(run_id: str, unit_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A play session for heartbeats and a playback grant for the media service's playback routes."""
     return as_json(await backends.learning.StartPlay(pb.StartPlayRequest(run_id=run_id, unit_id=unit_id),
                                                      metadata=me.metadata, timeout=TIMEOUT))
 
 
-@heartbeats.post("/learning/plays/{play_id}/progress")
+@heartbeats.post("/learning/plays/{play_id}/progress", **returns(pb.ProgressReceipt))
 async def report_progress(play_id: Annotated[str, PLAY_ID], body: ProgressBody, request: Request,
                           credentials: BearerCredentials) -> dict[str, Any]:
     """Watched segments (every 10-15 s while playing, and on pause, seek and end). Each is answered: credited,
@@ -77,14 +78,14 @@ async def report_progress(play_id: Annotated[str, PLAY_ID], body: ProgressBody, 
     return as_json(result.receipt)
 
 
-@router.get("/learning/runs/{run_id}/progress")
+@router.get("/learning/runs/{run_id}/progress", **returns(pb.RunProgress))
 async def run_progress(run_id: str, backends: Backends, me: SignedIn, student_id: str = "") -> dict[str, Any]:
     """A student's progress per unit: the student's own, or (for the team and admins) the named student's."""
     return as_json(await backends.learning.GetRunProgress(
         pb.GetRunProgressRequest(run_id=run_id, student_id=student_id), metadata=me.metadata, timeout=TIMEOUT))
 
 
-@router.get("/learning/classes/{class_id}/progress")
+@router.get("/learning/classes/{class_id}/progress", **returns(pb.ListClassProgressResponse))
 async def class_progress(class_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Every student of a class with course-hours completion (the team, the school's admins)."""
     return as_json(await backends.learning.ListClassProgress(pb.ListClassProgressRequest(class_id=class_id),

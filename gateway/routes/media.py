@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from contracts.media.v1 import media_pb2 as pb
+from gateway.openapi_types import Documented, extend, message_model, page_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -20,6 +21,21 @@ Kind = Literal["course_video", "material", "extended_material"]
 STREAM_PART_SIZE = 16 * 1024 * 1024  # parts pass through as they arrive, never whole in memory
 INT64_MAX = 2**63 - 1  # what the media service's int64 fields hold; larger numbers are refused here (400)
 MAX_PARTS = 10_000
+
+
+class DuplicateUpload(Documented):
+    duplicate_of: str = Field(description="the asset you uploaded this file as before")
+
+
+class DeletedAsset(Documented):
+    id: str
+    state: Literal["deleted"]
+    courses: Literal["removed"]
+    detail: str
+
+
+StreamedUploadAnswer = message_model(pb.Asset) | DuplicateUpload
+PlaybackAnswer = extend(pb.Playback, "MediaPlaybackWithHlsUrl", hls_url=(str, None))
 
 
 class UploadRequestBody(BaseModel):
@@ -40,7 +56,7 @@ class CompleteBody(BaseModel):
     parts: list[CompletedPartBody] = Field(default_factory=list, max_length=10_000)
 
 
-@router.post("/uploads", status_code=201)
+@router.post("/uploads", **returns(pb.UploadTicket, 201))
 async def request_upload(body: UploadRequestBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Starts an upload: one presigned PUT URL per part. PUT each part's bytes to its URL,
     keep the ETag each answer carries, then complete. A broken upload resumes with
@@ -50,7 +66,7 @@ async def request_upload(body: UploadRequestBody, backends: Backends, me: Signed
     return as_json(reply)
 
 
-@router.get("/uploads/{asset_id}")
+@router.get("/uploads/{asset_id}", **returns(pb.UploadTicket))
 async def resume_upload(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The parts already stored, and fresh URLs for the rest."""
     reply = await backends.media.ResumeUpload(pb.ResumeUploadRequest(asset_id=asset_id), metadata=me.metadata,
@@ -58,7 +74,7 @@ async def resume_upload(asset_id: str, backends: Backends, me: SignedIn) -> dict
     return as_json(reply)
 
 
-@router.post("/uploads/{asset_id}/complete")
+@router.post("/uploads/{asset_id}/complete", **returns(pb.Asset))
 async def complete_upload(asset_id: str, body: CompleteBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Verifies size, checksum and the real type from the content; a video then goes to a worker."""
     reply = await backends.media.CompleteUpload(
@@ -68,7 +84,7 @@ async def complete_upload(asset_id: str, body: CompleteBody, backends: Backends,
     return as_json(reply)
 
 
-@router.put("/stream", status_code=201)
+@router.put("/stream", **returns(StreamedUploadAnswer, 201))
 async def streamed_upload(
     request: Request,
     backends: Backends,
@@ -136,7 +152,7 @@ async def _abandon(backends: Backends, me: SignedIn, asset_id: str) -> None:
         pass  # the daily cleanup takes it
 
 
-@router.get("/assets")
+@router.get("/assets", **returns(page_of(pb.Asset)))
 async def list_assets(
     backends: Backends, me: SignedIn, paging: Paging, kind: str = "", state: str = "", review_state: str = "",
     owner_id: str = "",
@@ -150,7 +166,7 @@ async def list_assets(
     return page_json(list(reply.assets), reply.next_page_token, reply.total)
 
 
-@router.get("/assets/{asset_id}")
+@router.get("/assets/{asset_id}", **returns(pb.Asset))
 async def get_asset(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Status, progress, spec report, review outcome, renditions and subtitles."""
     return as_json(await backends.media.GetAsset(pb.GetAssetRequest(id=asset_id), metadata=me.metadata,
@@ -161,7 +177,7 @@ Grant = Annotated[str, Query(max_length=4096, description="a playback grant from
                                                           "of POST /learning/runs/{run_id}/units/{unit_id}/plays)")]
 
 
-@router.get("/assets/{asset_id}/playback")
+@router.get("/assets/{asset_id}/playback", **returns(PlaybackAnswer))
 async def playback(asset_id: str, request: Request, backends: Backends, me: SignedIn,
                    grant: Grant = "") -> dict[str, Any]:
     """URLs that expire: the progressive MP4, poster, thumbnails, subtitles (SRT, and WebVTT for browsers in
@@ -204,7 +220,7 @@ async def granted_hls_playlist(grant: Annotated[str, Path(max_length=4096)], ass
     return PlainTextResponse(reply.text, media_type="application/vnd.apple.mpegurl")
 
 
-@router.post("/assets/{asset_id}/subtitles")
+@router.post("/assets/{asset_id}/subtitles", **returns(pb.Asset))
 async def attach_subtitle(
     asset_id: str,
     backends: Backends,
@@ -220,7 +236,7 @@ async def attach_subtitle(
     return as_json(reply)
 
 
-@router.delete("/assets/{asset_id}")
+@router.delete("/assets/{asset_id}", **returns(DeletedAsset))
 async def delete_asset(asset_id: str, backends: Backends, me: SignedIn, reason: str = "") -> dict[str, Any]:
     """The uploading teacher, or the school's admin (as reviewer), deletes an asset and its files. Deleting is
     not refused while courses use the file: it disappears from every course that listed it (materials, plan
@@ -231,14 +247,14 @@ async def delete_asset(asset_id: str, backends: Backends, me: SignedIn, reason: 
             "detail": "the file is removed from every course that used it (materials, plan units, covers)"}
 
 
-@router.post("/assets/{asset_id}/retry")
+@router.post("/assets/{asset_id}/retry", **returns(pb.Asset))
 async def retry_asset(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Processes a failed video again."""
     return as_json(await backends.media.RetryAsset(pb.RetryAssetRequest(id=asset_id), metadata=me.metadata,
                                                    timeout=TIMEOUT))
 
 
-@router.get("/assets/{asset_id}/referenceability")
+@router.get("/assets/{asset_id}/referenceability", **returns(pb.Referenceability))
 async def get_referenceability(asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Whether a course may reference the asset: ready and approved by the school."""
     reply = await backends.media.GetReferenceability(pb.GetReferenceabilityRequest(id=asset_id),

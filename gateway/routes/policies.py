@@ -9,9 +9,41 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from contracts.course.v1 import course_pb2 as pb
+from gateway.openapi_types import Documented, extend, message_model, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, SignedIn, as_json
 
 router = APIRouter(tags=["policies"], dependencies=[NoNulCharacters])
+PolicyValue = float | str | None  # a number, a named setting, or null: not counted
+PolicyLayerRef = message_model(pb.PolicyLayerRef)
+
+
+class PolicyNumberAnswer(Documented):
+    value: PolicyValue
+    meaning: str
+    layer: str
+    scope_id: str
+    version: int
+    effective_from_term: str
+
+
+class EffectivePolicyAnswer(Documented):
+    school_id: str
+    province_code: str
+    term_code: str
+    resolved_on: str
+    numbers: dict[str, PolicyNumberAnswer]
+    layers: list[PolicyLayerRef]  # type: ignore[valid-type]
+
+
+PolicyVersionAnswer = extend(pb.PolicyLayerVersion, "CoursePolicyLayerVersionByName",
+                             "A layer's version, its numbers by name.", numbers=(dict[str, PolicyValue], ...))
+
+
+class PolicyLayerAnswer(Documented):
+    layer: str
+    scope_id: str
+    version_in_force: int
+    versions: list[PolicyVersionAnswer]  # type: ignore[valid-type]
 
 
 class PolicyLayerBody(BaseModel):
@@ -75,7 +107,7 @@ async def _get(backends, me, layer: str, scope_id: str) -> dict[str, Any]:  # ty
     return _layer_json(reply)
 
 
-@router.get("/schools/{school_id}/policy")
+@router.get("/schools/{school_id}/policy", **returns(EffectivePolicyAnswer))
 async def effective_policy(school_id: str, backends: Backends, me: SignedIn, term_code: str = "") -> dict[str, Any]:
     """The policy in force for a school in a term (today's when none is named): every number with the layer
     (platform, province, school) and version it came from. The school's users, its province's center and
@@ -86,26 +118,26 @@ async def effective_policy(school_id: str, backends: Backends, me: SignedIn, ter
     return _effective_json(reply)
 
 
-@router.get("/schools/{school_id}/policy/layer")
+@router.get("/schools/{school_id}/policy/layer", **returns(PolicyLayerAnswer))
 async def school_policy_layer(school_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The school's own layer: every version, newest first, and the one in force today."""
     return await _get(backends, me, "school", school_id)
 
 
-@router.put("/schools/{school_id}/policy/layer")
+@router.put("/schools/{school_id}/policy/layer", **returns(PolicyVersionAnswer))
 async def put_school_policy_layer(school_id: str, body: PolicyLayerBody, backends: Backends,
                                   me: SignedIn) -> dict[str, Any]:
     """The school admin files a new version of the school's layer (older versions stay), effective from a term."""
     return await _put(backends, me, "school", school_id, body)
 
 
-@router.get("/provinces/{province_code}/policy/layer")
+@router.get("/provinces/{province_code}/policy/layer", **returns(PolicyLayerAnswer))
 async def province_policy_layer(province_code: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The province's layer: every version, newest first, and the one in force today."""
     return await _get(backends, me, "province", province_code)
 
 
-@router.put("/provinces/{province_code}/policy/layer")
+@router.put("/provinces/{province_code}/policy/layer", **returns(PolicyVersionAnswer))
 async def put_province_policy_layer(province_code: str, body: PolicyLayerBody, backends: Backends,
                                     me: SignedIn) -> dict[str, Any]:
     """The provincial center files a new version of its province's layer, effective from a term."""

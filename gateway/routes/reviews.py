@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from contracts.review.v1 import review_pb2 as pb
+from gateway.openapi_types import page_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, page_json
 
 router = APIRouter(tags=["reviews"], dependencies=[NoNulCharacters])
@@ -18,7 +19,7 @@ class DecisionBody(BaseModel):
     reason: str = Field("", max_length=2000, description="required to reject")
 
 
-@router.get("/reviews")
+@router.get("/reviews", **returns(page_of(pb.ReviewItem)))
 async def list_reviews(
     backends: Backends, me: SignedIn, paging: Paging, kind: str = "", state: str = "pending"
 ) -> dict[str, Any]:
@@ -31,14 +32,14 @@ async def list_reviews(
     return page_json(list(reply.items), reply.next_page_token, reply.total)
 
 
-@router.get("/reviews/{item_id}")
+@router.get("/reviews/{item_id}", **returns(pb.ReviewItem))
 async def get_review(item_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """One item with its snapshot and audit trail."""
     reply = await backends.review.GetItem(pb.GetItemRequest(id=item_id), metadata=me.metadata, timeout=TIMEOUT)
     return as_json(reply)
 
 
-@router.post("/reviews/{item_id}/decision")
+@router.post("/reviews/{item_id}/decision", **returns(pb.ReviewItem))
 async def decide(item_id: str, body: DecisionBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     reply = await backends.review.Decide(
         pb.DecideRequest(id=item_id, decision=body.decision, reason=body.reason),

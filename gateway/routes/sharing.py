@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from contracts.sharing.v1 import sharing_pb2 as pb
+from gateway.openapi_types import CSV, XLSX, downloads, page_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, download, page_json
 
 router = APIRouter(prefix="/sharing", tags=["sharing"], dependencies=[NoNulCharacters])
@@ -53,24 +54,24 @@ def _download(reply) -> Response:  # type: ignore[no-untyped-def]
     return download(reply.content, reply.content_type, reply.filename)
 
 
-@router.post("/lists", status_code=201)
+@router.post("/lists", **returns(pb.SharingList, 201))
 async def open_list(body: ListBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The provincial center opens a term's list."""
     return as_json(await _call(backends, "OpenList", pb.OpenListRequest(**body.model_dump()), me))
 
 
-@router.get("/lists")
+@router.get("/lists", **returns(page_of(pb.SharingList)))
 async def list_lists(backends: Backends, me: SignedIn, state: str = "") -> dict[str, Any]:
     reply = await _call(backends, "ListLists", pb.ListListsRequest(state=state), me)
     return {"items": [as_json(x) for x in reply.lists], "next_page_token": "", "total": len(reply.lists)}
 
 
-@router.post("/lists/{list_id}/close")
+@router.post("/lists/{list_id}/close", **returns(pb.SharingList))
 async def close_list(list_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     return as_json(await _call(backends, "CloseList", pb.ListRequest(list_id=list_id), me))
 
 
-@router.post("/lists/{list_id}/publish")
+@router.post("/lists/{list_id}/publish", **returns(pb.SharingList))
 async def publish_list(list_id: str, backends: Backends, me: SignedIn,
                        body: PublishBody | None = None) -> dict[str, Any]:
     """Every signed-in user of every school sees a published list's approved entries. After publish_by the
@@ -80,19 +81,19 @@ async def publish_list(list_id: str, backends: Backends, me: SignedIn,
                                                                               late_reason=late_reason), me))
 
 
-@router.post("/lists/{list_id}/entries", status_code=201)
+@router.post("/lists/{list_id}/entries", **returns(pb.Entry, 201))
 async def add_entry(list_id: str, body: EntryBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A school admin nominates one of the school's MOOC runs approved for the list's term."""
     return as_json(await _call(backends, "AddEntry", pb.AddEntryRequest(list_id=list_id, run_id=body.run_id), me))
 
 
-@router.post("/lists/{list_id}/submit")
+@router.post("/lists/{list_id}/submit", **returns(pb.SubmitEntriesResponse))
 async def submit(list_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """Sends the school's new entries to the center, which reviews them one by one."""
     return as_json(await _call(backends, "SubmitEntries", pb.ListRequest(list_id=list_id), me))
 
 
-@router.get("/lists/{list_id}/entries")
+@router.get("/lists/{list_id}/entries", **returns(page_of(pb.Entry)))
 async def search_entries(
     list_id: str, backends: Backends, me: SignedIn, paging: Paging, query: str = "", school_id: str = "",
     category: str = "", min_credits: float = 0, max_credits: float = 0, term_code: str = "", state: str = "",
@@ -105,7 +106,7 @@ async def search_entries(
     return page_json(list(reply.entries), reply.next_page_token, reply.total)
 
 
-@router.get("/lists/{list_id}/export")
+@router.get("/lists/{list_id}/export", **downloads(XLSX, CSV))
 async def export_entries(list_id: str, backends: Backends, me: SignedIn,
                          format: Literal["csv", "xlsx"] = "xlsx") -> Response:
     """Admins only: it carries the leaders' phone numbers."""
@@ -113,7 +114,7 @@ async def export_entries(list_id: str, backends: Backends, me: SignedIn,
                                  me))
 
 
-@router.get("/entries/{entry_id}")
+@router.get("/entries/{entry_id}", **returns(pb.Entry))
 async def get_entry(entry_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The course's info and teaching plan; the leader's contact details for teachers and admins only."""
     return as_json(await _call(backends, "GetEntry", pb.EntryRequest(entry_id=entry_id), me))
@@ -124,20 +125,20 @@ async def remove_entry(entry_id: str, backends: Backends, me: SignedIn) -> None:
     await _call(backends, "RemoveEntry", pb.EntryRequest(entry_id=entry_id), me)
 
 
-@router.post("/entries/{entry_id}/resubmit")
+@router.post("/entries/{entry_id}/resubmit", **returns(pb.Entry))
 async def resubmit_entry(entry_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """A rejected entry, fixed, goes back to the center while the list is open."""
     return as_json(await _call(backends, "ResubmitEntry", pb.EntryRequest(entry_id=entry_id), me))
 
 
-@router.post("/entries/{entry_id}/adoptions", status_code=201)
+@router.post("/entries/{entry_id}/adoptions", **returns(pb.Adoption, 201))
 async def request_adoption(entry_id: str, body: AdoptionBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The adopting school's admin, or its tutor teacher, asks the course leader."""
     request = pb.RequestAdoptionRequest(entry_id=entry_id, **body.model_dump())
     return as_json(await _call(backends, "RequestAdoption", request, me))
 
 
-@router.get("/adoptions")
+@router.get("/adoptions", **returns(page_of(pb.Adoption)))
 async def list_adoptions(backends: Backends, me: SignedIn, side: Literal["adopting", "providing"] = "adopting",
                          term_code: str = "") -> dict[str, Any]:
     """A school's adoptions per term with classes and students, or who adopted its courses."""
@@ -145,7 +146,7 @@ async def list_adoptions(backends: Backends, me: SignedIn, side: Literal["adopti
     return {"items": [as_json(x) for x in reply.adoptions], "next_page_token": "", "total": len(reply.adoptions)}
 
 
-@router.get("/adoptions/export")
+@router.get("/adoptions/export", **downloads(XLSX, CSV))
 async def export_adoptions(backends: Backends, me: SignedIn, side: Literal["adopting", "providing"] = "adopting",
                            term_code: str = "", format: Literal["csv", "xlsx"] = "xlsx") -> Response:
     """The records credit recognition between schools rests on."""
@@ -153,14 +154,14 @@ async def export_adoptions(backends: Backends, me: SignedIn, side: Literal["adop
         side=side, term_code=term_code, format=format), me))
 
 
-@router.post("/adoptions/{adoption_id}/accept")
+@router.post("/adoptions/{adoption_id}/accept", **returns(pb.Adoption))
 async def accept_adoption(adoption_id: str, body: AcceptBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The course leader accepts: the tutor joins the run's team with these permissions."""
     request = pb.AcceptAdoptionRequest(adoption_id=adoption_id, permissions=body.permissions)
     return as_json(await _call(backends, "AcceptAdoption", request, me))
 
 
-@router.post("/adoptions/{adoption_id}/decline")
+@router.post("/adoptions/{adoption_id}/decline", **returns(pb.Adoption))
 async def decline_adoption(adoption_id: str, body: DeclineBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     return as_json(await _call(backends, "DeclineAdoption",
                                pb.DeclineAdoptionRequest(adoption_id=adoption_id, reason=body.reason), me))

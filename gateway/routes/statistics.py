@@ -11,12 +11,23 @@ from pydantic import BaseModel, Field
 
 from contracts.course.v1 import course_pb2
 from contracts.sharing.v1 import sharing_pb2
+from gateway.openapi_types import CSV, XLSX, Documented, downloads, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, download
 
 router = APIRouter(tags=["statistics"], dependencies=[NoNulCharacters])
 SHARING_REPORTS = ("lists", "adoption-requests")
 REPORTS = ("courses", "runs", "adoptions", "mooc-applications", "registry", "school-report", *SHARING_REPORTS)
 Filter = Annotated[str, Query(max_length=100)]
+
+
+class ReportAnswer(Documented):
+    report: str
+    columns: list[str]
+    headers: list[str]
+    items: list[dict[str, str]] = Field(description="a row per item: its cells by column")
+    next_page_token: str
+    total: int
+    notes: dict[str, str]
 
 
 class PublishBody(BaseModel):
@@ -39,7 +50,7 @@ async def _call(backends, report: str, method: str, me, filters: dict[str, str],
     return await getattr(backends.course, method)(request, metadata=me.metadata, timeout=TIMEOUT)
 
 
-@router.get("/statistics/{report}")
+@router.get("/statistics/{report}", **returns(ReportAnswer))
 async def get_report(report: str, backends: Backends, me: SignedIn, paging: Paging, school_id: Filter = "",
                      kind: Filter = "", category: Filter = "", state: Filter = "", term_code: Filter = "",
                      status: Filter = "", school_year: Filter = "") -> dict[str, Any]:
@@ -55,7 +66,7 @@ async def get_report(report: str, backends: Backends, me: SignedIn, paging: Pagi
             "next_page_token": reply.next_page_token, "total": reply.total, "notes": dict(reply.notes)}
 
 
-@router.get("/statistics/{report}/export")
+@router.get("/statistics/{report}/export", **downloads(XLSX, CSV))
 async def export_report(report: str, backends: Backends, me: SignedIn, school_id: Filter = "", kind: Filter = "",
                         category: Filter = "", state: Filter = "", term_code: Filter = "", status: Filter = "",
                         school_year: Filter = "", format: Literal["csv", "xlsx"] = "xlsx") -> Response:
@@ -66,7 +77,7 @@ async def export_report(report: str, backends: Backends, me: SignedIn, school_id
     return download(reply.content, reply.content_type, reply.filename)
 
 
-@router.post("/statistics/school-report/publish")
+@router.post("/statistics/school-report/publish", **returns(course_pb2.SchoolReportPublication))
 async def publish_school_report(body: PublishBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
     """The school's academic affairs office publishes its report for a school year: from then on the province's
     center and the school's own teachers read it (publishing again renews the timestamp)."""

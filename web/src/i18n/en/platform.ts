@@ -1,0 +1,56 @@
+// The platform admin's pages (English): the same keys as zh/platform.ts.
+import type zh from '../zh/platform'
+
+const en: typeof zh = {
+  menu: { applications: 'School applications', schools: 'Schools', operations: 'Operations' },
+  applications: {
+    title: 'Applications from other provinces',
+    status: { all: 'All', pending: 'Pending', approved: 'Approved', rejected: 'Rejected' },
+    overdueOnly: 'Overdue only',
+    school: 'School',
+    province: 'Province',
+    contact: 'Contact',
+    submittedAt: 'Submitted',
+    dueAt: 'Answer due',
+    overdue: 'Overdue',
+    reasonOfApplicant: 'Reason',
+    rejectionReason: 'Rejection reason',
+    rejectPrompt: 'Why is it rejected? (the school is told)',
+    decided: 'Decided: {status}',
+    reissue: 'Re-issue the admin’s one-time password',
+    reissued: 'A new one-time password was mailed to the application’s address',
+  },
+  credentials: {
+    title: 'Admin account',
+    username: 'Username',
+    password: 'One-time password',
+    sheet: 'Download the credentials sheet (once)',
+    note: 'The password must be changed at the first sign-in.',
+  },
+  schools: {
+    title: 'Schools',
+    code: 'Code',
+    name: 'Name',
+    province: 'Province',
+    host: 'This province',
+    other: 'Other province',
+    create: 'New school',
+    createAdmin: 'Create the school’s admin',
+    adminName: 'Admin’s name',
+    adminUsername: 'Admin’s username',
+    adminPhone: 'Admin’s phone',
+    created: 'School created',
+    searchHint: 'Search by name or code',
+  },
+  operations: {
+    title: 'Operations',
+    overall: 'Overall',
+    ok: 'OK',
+    unavailable: 'A service is unavailable',
+    service: 'Service',
+    status: 'Status',
+    bus: 'Event bus (NATS)',
+    checkedAt: 'Checked at {time}',
+  },
+}
+export default en

@@ -1,0 +1,54 @@
+// Every string of the console lives in these catalogues: Chinese by default, English switchable.
+// Each area has its own file (zh/<area>.ts and en/<area>.ts); an English file must have the Chinese file's keys.
+import { createI18n } from 'vue-i18n'
+import zhCommon from './zh/common'
+import zhStudent from './zh/student'
+import zhTeacher from './zh/teacher'
+import zhTeaching from './zh/teaching'
+import zhAdmin from './zh/admin'
+import zhCenter from './zh/center'
+import zhPlatform from './zh/platform'
+import enCommon from './en/common'
+import enStudent from './en/student'
+import enTeacher from './en/teacher'
+import enTeaching from './en/teaching'
+import enAdmin from './en/admin'
+import enCenter from './en/center'
+import enPlatform from './en/platform'
+
+const zh = {
+  common: zhCommon,
+  student: zhStudent,
+  teacher: zhTeacher,
+  teaching: zhTeaching,
+  admin: zhAdmin,
+  center: zhCenter,
+  platform: zhPlatform,
+}
+export type Messages = typeof zh
+
+const en: Messages = {
+  common: enCommon,
+  student: enStudent,
+  teacher: enTeacher,
+  teaching: enTeaching,
+  admin: enAdmin,
+  center: enCenter,
+  platform: enPlatform,
+}
+
+export type Locale = 'zh' | 'en'
+const LOCALE_KEY = 'open-course-locale'
+
+export const i18n = createI18n<[Messages], Locale, false>({
+  legacy: false,
+  locale: (localStorage.getItem(LOCALE_KEY) as Locale | null) ?? 'zh',
+  fallbackLocale: 'zh',
+  messages: { zh, en },
+})
+
+export function setLocale(locale: Locale): void {
+  i18n.global.locale.value = locale
+  localStorage.setItem(LOCALE_KEY, locale)
+  document.documentElement.lang = locale === 'zh' ? 'zh-CN' : 'en'
+}
