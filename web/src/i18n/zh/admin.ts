@@ -1,0 +1,4 @@
+// The admin pages' strings (Chinese).
+export default {
+  menu: {},
+}

@@ -1,0 +1,4 @@
+// The center pages' strings (Chinese).
+export default {
+  menu: {},
+}

@@ -1,0 +1,4 @@
+// The student pages' strings (Chinese).
+export default {
+  menu: {},
+}

@@ -1,0 +1,4 @@
+// The teacher pages' strings (Chinese).
+export default {
+  menu: {},
+}

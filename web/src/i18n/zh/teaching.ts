@@ -1,0 +1,4 @@
+// The teaching pages' strings (Chinese).
+export default {
+  menu: {},
+}
