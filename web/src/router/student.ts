@@ -1,6 +1,41 @@
-// The student pages: children of the console's frame, under /student/. Each has meta.roles and, for the menu, meta.menu.
+// The student's pages: my courses, a run's course page, the player, quizzes and the exam, certificates.
 import type { RouteRecordRaw } from 'vue-router'
+import { Medal, Notebook } from '@element-plus/icons-vue'
 
-export const ROLES = ['student'] as const
+const roles = ['student' as const]
 
-export const routes: RouteRecordRaw[] = []
+export const routes: RouteRecordRaw[] = [
+  {
+    path: 'student/courses',
+    name: 'student-courses',
+    component: () => import('@/views/student/MyCourses.vue'),
+    meta: { roles, menu: 'student.menu.courses', icon: Notebook },
+  },
+  {
+    path: 'student/runs/:runId',
+    name: 'student-run',
+    component: () => import('@/views/student/CoursePage.vue'),
+    props: true,
+    meta: { roles },
+  },
+  {
+    path: 'student/runs/:runId/units/:unitId',
+    name: 'student-unit',
+    component: () => import('@/views/student/UnitPlayer.vue'),
+    props: true,
+    meta: { roles },
+  },
+  {
+    path: 'student/runs/:runId/quizzes/:quizId',
+    name: 'student-quiz',
+    component: () => import('@/views/student/QuizPage.vue'),
+    props: true,
+    meta: { roles },
+  },
+  {
+    path: 'student/certificates',
+    name: 'student-certificates',
+    component: () => import('@/views/student/CertificatesPage.vue'),
+    meta: { roles, menu: 'student.menu.certificates', icon: Medal },
+  },
+]
