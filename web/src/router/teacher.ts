@@ -1,6 +1,27 @@
-// The teacher pages: children of the console's frame, under /teacher/. Each has meta.roles and, for the menu, meta.menu.
+// The teacher's course building pages: courses, the course editor (info, plan, materials, runs, team), files.
 import type { RouteRecordRaw } from 'vue-router'
+import { Collection, VideoCamera } from '@element-plus/icons-vue'
 
-export const ROLES = ['teacher'] as const
+const roles = ['teacher' as const]
 
-export const routes: RouteRecordRaw[] = []
+export const routes: RouteRecordRaw[] = [
+  {
+    path: 'teacher/courses',
+    name: 'teacher-courses',
+    component: () => import('@/views/teacher/TeacherCourses.vue'),
+    meta: { roles, menu: 'teacher.menu.courses', icon: Collection },
+  },
+  {
+    path: 'teacher/courses/:courseId',
+    name: 'teacher-course',
+    component: () => import('@/views/teacher/CourseEditor.vue'),
+    props: true,
+    meta: { roles },
+  },
+  {
+    path: 'teacher/media',
+    name: 'teacher-media',
+    component: () => import('@/views/teacher/MediaLibrary.vue'),
+    meta: { roles, menu: 'teacher.menu.media', icon: VideoCamera },
+  },
+]
