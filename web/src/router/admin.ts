@@ -1,6 +1,33 @@
-// The admin pages: children of the console's frame, under /admin/. Each has meta.roles and, for the menu, meta.menu.
+// The school admin's pages: review queues, accounts and imports, adoptions both ways, certificates.
 import type { RouteRecordRaw } from 'vue-router'
+import { Checked, Connection, Medal, UserFilled } from '@element-plus/icons-vue'
 
-export const ROLES = ['school_admin'] as const
+const roles = ['school_admin' as const]
+const adopters = ['school_admin' as const, 'teacher' as const]
 
-export const routes: RouteRecordRaw[] = []
+export const routes: RouteRecordRaw[] = [
+  {
+    path: 'admin/reviews',
+    name: 'admin-reviews',
+    component: () => import('@/views/admin/AdminReviews.vue'),
+    meta: { roles, menu: 'admin.menu.reviews', icon: Checked },
+  },
+  {
+    path: 'admin/accounts',
+    name: 'admin-accounts',
+    component: () => import('@/views/admin/AccountsPage.vue'),
+    meta: { roles, menu: 'admin.menu.accounts', icon: UserFilled },
+  },
+  {
+    path: 'admin/adoptions',
+    name: 'admin-adoptions',
+    component: () => import('@/views/admin/AdoptionsPage.vue'),
+    meta: { roles: adopters, menu: 'admin.menu.adoptions', icon: Connection },
+  },
+  {
+    path: 'admin/certificates',
+    name: 'admin-certificates',
+    component: () => import('@/views/admin/CertificatesPage.vue'),
+    meta: { roles, menu: 'admin.menu.certificates', icon: Medal },
+  },
+]

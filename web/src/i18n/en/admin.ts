@@ -1,7 +1,53 @@
-// The admin pages' strings (English): the same keys as zh/admin.ts.
+// The school admin's pages (English): the same keys as zh/admin.ts.
 import type zh from '../zh/admin'
 
 const en: typeof zh = {
-  menu: {},
+  menu: { reviews: 'Reviews', accounts: 'Accounts & imports', adoptions: 'Adoptions', certificates: 'Credit recognition' },
+  accounts: {
+    title: 'Accounts & imports',
+    search: 'Search by name, username or number',
+    role: 'Role',
+    create: 'New account',
+    resetPassword: 'Reset password',
+    resetDone: 'A one-time password was made',
+    import: 'Import',
+    importRole: 'Import as',
+    importFile: 'Choose a CSV / XLSX file (number, name, phone, e-mail, class)',
+    validRows: 'Import the good rows even if some are bad',
+    report: '{rows} rows: {created} created, {updated} updated, {unchanged} unchanged',
+    nothingImported: 'The file has bad rows: nothing was imported (tick “import the good rows” to import the rest)',
+    line: 'Line',
+    field: 'Field',
+    problem: 'Problem',
+  },
+  adoptions: {
+    title: 'Adoptions',
+    adopting: 'Courses we adopt',
+    providing: 'Our courses adopted by others',
+    course: 'Course',
+    provider: 'Providing school',
+    adopter: 'Adopting school',
+    tutor: 'Tutor',
+    students: 'Students',
+    expected: 'Expected',
+    term: 'Term',
+    state: 'State',
+    states: { requested: 'Requested', accepted: 'Accepted', declined: 'Declined' },
+    accept: 'Accept',
+    decline: 'Decline',
+    declineReason: 'Why is it declined?',
+    export: 'Export',
+  },
+  certificates: {
+    title: 'Credit recognition: course certificates',
+    student: 'Student',
+    number: 'Number',
+    course: 'Course',
+    term: 'Term',
+    score: 'Score',
+    certificate: 'Certificate',
+    issuedAt: 'Issued',
+    export: 'Export XLSX',
+  },
 }
 export default en

@@ -96,6 +96,22 @@ const en: typeof zh = {
     reasonLabel: 'Reason',
     applicationSubmitted: 'Application sent: the platform answers before its deadline',
   },
+  review: {
+    queue: 'Review queue',
+    kinds: {
+      all: 'All', teacher_registration: 'Teacher registrations', media_asset: 'Videos & files', course_run: 'Course runs',
+      registry_entry: 'MOOC registry', registry_change: 'Registry changes', sharing_entry: 'Sharing entries',
+      school_application: 'School applications', mooc_application: 'SPOC → MOOC',
+    },
+    states: { pending: 'Pending', approved: 'Approved', rejected: 'Rejected', withdrawn: 'Withdrawn' },
+    title: 'Subject',
+    requestedAt: 'Requested',
+    detail: 'Review',
+    history: 'History',
+    reasonLabel: 'Reason (required to reject)',
+    decided: 'Decided',
+    empty: 'Nothing waits for review',
+  },
   profile: {
     title: 'Profile',
     mustChange: 'Your account must change its password first',

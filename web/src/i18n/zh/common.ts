@@ -94,6 +94,21 @@ export default {
     reasonLabel: '申请理由',
     applicationSubmitted: '申请已提交，平台将在截止日期前答复',
   },
+  review: {
+    queue: '审核队列',
+    kinds: {
+      all: '全部', teacher_registration: '教师注册', media_asset: '视频与文件', course_run: '开课', registry_entry: '慕课登记',
+      registry_change: '登记变更', sharing_entry: '共享课程', school_application: '外省学校申请', mooc_application: 'SPOC 转慕课',
+    },
+    states: { pending: '待审核', approved: '已通过', rejected: '已驳回', withdrawn: '已撤回' },
+    title: '审核对象',
+    requestedAt: '提交时间',
+    detail: '审核详情',
+    history: '审核记录',
+    reasonLabel: '驳回理由（驳回时必填）',
+    decided: '已处理',
+    empty: '队列中没有待审核的内容',
+  },
   profile: {
     title: '个人信息',
     mustChange: '您的账号需要先修改密码',
