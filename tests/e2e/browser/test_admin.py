@@ -61,7 +61,8 @@ async def test_a_school_admin_plays_and_approves_a_video_and_rejects_a_registrat
 
 async def test_a_student_import_reports_each_bad_row_and_adds_the_good_ones(page: Page, school: SchoolWorld) -> None:
     tag = uuid.uuid4().hex[:5]
-    rows = [f"A{tag}1,赵一,13900000001,,计科1班", f"A{tag}2,钱二,not-a-phone,,计科1班", f"A{tag}3,孙三,13900000003,,计科2班"]
+    rows = [f"A{tag}1,赵一,13900000001,,计科1班", f"A{tag}2,钱二,not-a-phone,,计科1班",
+            f"A{tag}3,孙三,13900000003,,计科2班"]
     content = "\n".join(["number,name,phone,email,class_name", *rows]).encode()
     await sign_in(page, school.admin.get("/me")["username"], PASSWORD)
     await page.get_by_role("menuitem", name="账号与导入").click()

@@ -1,6 +1,32 @@
-// The center pages: children of the console's frame, under /center/. Each has meta.roles and, for the menu, meta.menu.
+// The provincial center's pages: the province's statistics, reviews, sharing lists, the term calendar.
 import type { RouteRecordRaw } from 'vue-router'
+import { Calendar, Checked, DataAnalysis, Files } from '@element-plus/icons-vue'
 
-export const ROLES = ['center_admin'] as const
+const roles = ['center_admin' as const]
 
-export const routes: RouteRecordRaw[] = []
+export const routes: RouteRecordRaw[] = [
+  {
+    path: 'center/statistics',
+    name: 'center-statistics',
+    component: () => import('@/views/center/CenterStatistics.vue'),
+    meta: { roles, menu: 'center.menu.statistics', icon: DataAnalysis },
+  },
+  {
+    path: 'center/reviews',
+    name: 'center-reviews',
+    component: () => import('@/views/center/CenterReviews.vue'),
+    meta: { roles, menu: 'center.menu.reviews', icon: Checked },
+  },
+  {
+    path: 'center/lists',
+    name: 'center-lists',
+    component: () => import('@/views/center/SharingLists.vue'),
+    meta: { roles, menu: 'center.menu.lists', icon: Files },
+  },
+  {
+    path: 'center/terms',
+    name: 'center-terms',
+    component: () => import('@/views/center/TermsPage.vue'),
+    meta: { roles, menu: 'center.menu.terms', icon: Calendar },
+  },
+]
