@@ -76,3 +76,41 @@ async def test_a_student_import_reports_each_bad_row_and_adds_the_good_ones(page
     await expect(errors).to_contain_text("3")  # the bad row's line (the header is line 1)
     numbers = {u["number"] for u in school.admin.get("/users", params={"query": f"A{tag}"})["items"]}
     assert numbers == {f"A{tag}1", f"A{tag}3"}
+
+
+async def test_a_school_admin_files_a_registry_entry_and_nominates_a_mooc_run_to_the_open_list(
+    page: Page, api: Api, center: Api, school: SchoolWorld
+) -> None:
+    from tests.e2e.test_sharing import list_dates, mooc_run, new_term
+
+    tag = uuid.uuid4().hex[:4]
+    term = new_term(center)
+    title = f"{term} 申报清单{tag}"
+    sharing_list = center.post("/sharing/lists", {"term_code": term, "title": title, **list_dates(term)})
+    user, leader = create_account(school.admin, api, role="teacher", school_id=school.id, number=f"M{tag}",
+                                  name="吴老师")
+    mooc = mooc_run(center, school, leader, "吴老师", f"大学物理{tag}", term)
+
+    await sign_in(page, school.admin.get("/me")["username"], PASSWORD)
+    await page.get_by_role("menuitem", name="课程与共享").click()
+    await page.get_by_role("tab", name="慕课登记").click()
+    await page.locator("input[name=registry_name]").fill(f"线性代数{tag}")
+    await page.locator("[data-test=registry-leader]").click()
+    await page.get_by_role("option", name=f"吴老师（M{tag}）").click()
+    await page.locator("[data-test=file-registry]").click()
+    await expect(page.locator("[data-test=registry]")).to_contain_text(f"线性代数{tag}")
+    filed = [e for e in school.admin.get("/registry", params={"page_size": 200})["items"]
+             if e["name"] == f"线性代数{tag}"]
+    assert [(e["leader_id"], e["status"]) for e in filed] == [(user["id"], "pending")]
+
+    await page.get_by_role("tab", name="共享清单申报").click()
+    await page.locator(".el-tabs .toolbar .el-select").first.click()
+    await page.get_by_role("option", name=title, exact=False).click()
+    await page.locator("[data-test=nominate-run]").click()
+    await page.get_by_role("option", name=f"大学物理{tag} · {term}").click()
+    await page.locator("[data-test=nominate]").click()
+    await expect(page.locator("[data-test=nominations]")).to_contain_text(f"大学物理{tag}")
+    await page.locator("[data-test=submit-entries]").click()
+    await expect(page.locator("[data-test=nominations]")).to_contain_text("待审核")
+    entries = school.admin.get(f"/sharing/lists/{sharing_list['id']}/entries")["items"]
+    assert [(e["run_id"], e["state"]) for e in entries] == [(mooc["run"]["id"], "submitted")]

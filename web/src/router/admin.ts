@@ -1,6 +1,6 @@
 // The school admin's pages: review queues, accounts and imports, adoptions both ways, certificates.
 import type { RouteRecordRaw } from 'vue-router'
-import { Checked, Connection, Medal, UserFilled } from '@element-plus/icons-vue'
+import { Checked, Collection, Connection, Medal, UserFilled } from '@element-plus/icons-vue'
 
 const roles = ['school_admin' as const]
 const adopters = ['school_admin' as const, 'teacher' as const]
@@ -17,6 +17,12 @@ export const routes: RouteRecordRaw[] = [
     name: 'admin-accounts',
     component: () => import('@/views/admin/AccountsPage.vue'),
     meta: { roles, menu: 'admin.menu.accounts', icon: UserFilled },
+  },
+  {
+    path: 'admin/courses',
+    name: 'admin-courses',
+    component: () => import('@/views/admin/SchoolCourses.vue'),
+    meta: { roles, menu: 'admin.menu.courses', icon: Collection },
   },
   {
     path: 'admin/adoptions',

@@ -2,7 +2,20 @@
 import type zh from '../zh/admin'
 
 const en: typeof zh = {
-  menu: { reviews: 'Reviews', accounts: 'Accounts & imports', adoptions: 'Adoptions', certificates: 'Credit recognition' },
+  menu: { reviews: 'Reviews', accounts: 'Accounts & imports', courses: 'Courses & sharing', adoptions: 'Adoptions', certificates: 'Credit recognition' },
+  courses: {
+    title: 'Courses & sharing',
+    tabs: { courses: 'Our courses', report: 'Update & use report', registry: 'MOOC registry', sharing: 'Sharing nominations' },
+    leader: 'Leader',
+    updateRatio: 'Yearly update',
+    publishReport: 'Publish this year’s report',
+    reportPublished: 'Report published',
+    file: 'File a course',
+    noOpenList: 'No sharing list is open',
+    run: 'A published MOOC run',
+    nominate: 'Nominate',
+    submitEntries: 'Send to the center',
+  },
   accounts: {
     title: 'Accounts & imports',
     search: 'Search by name, username or number',

@@ -1,6 +1,19 @@
 // The school admin's pages (Chinese).
 export default {
-  menu: { reviews: '审核', accounts: '账号与导入', adoptions: '课程选用', certificates: '学分认定' },
+  menu: { reviews: '审核', accounts: '账号与导入', courses: '课程与共享', adoptions: '课程选用', certificates: '学分认定' },
+  courses: {
+    title: '课程与共享',
+    tabs: { courses: '本校课程', report: '资源更新与使用报告', registry: '慕课登记', sharing: '共享清单申报' },
+    leader: '课程负责人',
+    updateRatio: '年度更新率',
+    publishReport: '发布本年度报告',
+    reportPublished: '报告已发布',
+    file: '登记新课程',
+    noOpenList: '当前没有征集中的共享清单',
+    run: '选择已发布的慕课开课',
+    nominate: '申报',
+    submitEntries: '提交省中心审核',
+  },
   accounts: {
     title: '账号与导入',
     search: '按姓名、用户名或学号搜索',
