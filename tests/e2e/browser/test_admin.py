@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 from devmesh.client import Api
 from tests import media_clips
 from tests.e2e.browser.conftest import sign_in
-from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account, review_item
+from tests.e2e.conftest import PASSWORD, SchoolWorld, create_account, decide, review_item
 from tests.e2e.media_support import upload_file, wait_for_state
 from tests.e2e.test_registration_and_reviews import login_problem, register
 from tests.support import wait_until
@@ -104,7 +104,7 @@ async def test_a_school_admin_files_a_registry_entry_and_nominates_a_mooc_run_to
     assert [(e["leader_id"], e["status"]) for e in filed] == [(user["id"], "pending")]
 
     await page.get_by_role("tab", name="共享清单申报").click()
-    await page.locator(".el-tabs .toolbar .el-select").first.click()
+    await page.locator("[data-test=nominate-list]").click()
     await page.get_by_role("option", name=title, exact=False).click()
     await page.locator("[data-test=nominate-run]").click()
     await page.get_by_role("option", name=f"大学物理{tag} · {term}").click()
@@ -114,3 +114,70 @@ async def test_a_school_admin_files_a_registry_entry_and_nominates_a_mooc_run_to
     await expect(page.locator("[data-test=nominations]")).to_contain_text("待审核")
     entries = school.admin.get(f"/sharing/lists/{sharing_list['id']}/entries")["items"]
     assert [(e["run_id"], e["state"]) for e in entries] == [(mooc["run"]["id"], "submitted")]
+
+
+async def test_a_school_admin_imports_the_registry_and_asks_the_center_to_change_a_leader(
+    page: Page, api: Api, center: Api, school: SchoolWorld
+) -> None:
+    tag = uuid.uuid4().hex[:4]
+    create_account(school.admin, api, role="teacher", school_id=school.id, number=f"R{tag}", name="钱老师")
+    create_account(school.admin, api, role="teacher", school_id=school.id, number=f"Q{tag}", name="郑老师")
+    await sign_in(page, school.admin.get("/me")["username"], PASSWORD)
+    await page.get_by_role("menuitem", name="课程与共享").click()
+    await page.get_by_role("tab", name="慕课登记").click()
+
+    header = "课程名称,课程负责人工号或用户名"
+    bad = f"{header}\n数值分析{tag},R{tag}\n概率论{tag},NOBODY{tag}\n".encode()
+    upload = page.locator("[data-test=registry-import]")
+    await upload.set_input_files(files=[{"name": "registry.csv", "mimeType": "text/csv", "buffer": bad}])
+    await expect(page.locator("[data-test=import-report]")).to_contain_text("未登记任何课程")
+    errors = page.locator("[data-test=import-errors] .el-table__row")
+    await expect(errors).to_have_count(1)
+    await expect(errors).to_contain_text(f"NOBODY{tag}")
+    assert school.admin.get("/registry", params={"query": tag})["total"] == 0  # a bad row files nothing
+
+    good = f"{header}\n数值分析{tag},R{tag}\n".encode()
+    await upload.set_input_files(files=[{"name": "registry.csv", "mimeType": "text/csv", "buffer": good}])
+    await expect(page.locator("[data-test=import-report]")).to_contain_text("已登记 1 门课程")
+    [entry] = school.admin.get("/registry", params={"query": f"数值分析{tag}"})["items"]
+    assert entry["leader_name"] == "钱老师" and entry["status"] == "pending"
+    decide(center, "registry_entry", entry["id"])
+    wait_until(lambda: school.admin.get(f"/registry/{entry['id']}")["status"] == "approved")
+
+    await page.locator("input[name=registry_query]").fill(f"数值分析{tag}")
+    await page.locator("input[name=registry_query]").press("Enter")
+    row = page.locator("[data-test=registry] .el-table__row").filter(has_text=f"数值分析{tag}")
+    await expect(row).to_contain_text("已通过")
+    await row.locator("[data-test=request-change]").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.locator("[data-test=change-leader]").click()
+    await page.get_by_role("option", name=f"郑老师（Q{tag}）").click()
+    await dialog.locator("[data-test=send-change]").click()
+    await expect(dialog.get_by_role("alert")).to_be_visible()  # the center wants to know why
+    await dialog.locator("textarea[name=change_reason]").fill("钱老师调往外校，由郑老师接任")
+    await dialog.locator("[data-test=send-change]").click()
+    await expect(dialog).to_be_hidden()
+    await expect(row.locator("[data-test=request-change]")).to_have_text("变更待审")
+    [change] = school.admin.get(f"/registry/{entry['id']}")["changes"]
+    assert (change["leader_name"], change["status"]) == ("郑老师", "pending")
+
+    # The center reads the request in the registry's history, then approves it in its review queue.
+    await sign_in(page, center.get("/me")["username"], PASSWORD)
+    await page.get_by_role("menuitem", name="慕课课程库").click()
+    await page.locator("input[name=registry_query]").fill(f"数值分析{tag}")
+    await page.locator("input[name=registry_query]").press("Enter")
+    row = page.locator("[data-test=registry] .el-table__row").filter(has_text=f"数值分析{tag}")
+    await expect(row).to_contain_text("钱老师")
+    await row.locator(".el-table__expand-icon").click()
+    history = page.locator("[data-test=registry-changes]")
+    await expect(history).to_contain_text("钱老师调往外校，由郑老师接任")
+    await expect(history).to_contain_text("待审核")
+    await page.get_by_role("tab", name="SPOC 转慕课申请").click()
+    await expect(page.locator("[data-test=mooc-applications]")).to_be_visible()
+
+    await page.get_by_role("menuitem", name="审核").click()
+    item = page.locator("[data-test=review-items] .el-table__row", has_text=f"数值分析{tag}")
+    await item.locator("[data-test=open-item]").click()
+    await page.locator(".el-drawer [data-test=approve]").click()
+    await expect(page.locator(".el-drawer")).to_be_hidden()
+    wait_until(lambda: school.admin.get(f"/registry/{entry['id']}")["leader_name"] == "郑老师")

@@ -101,6 +101,13 @@ async def test_a_teacher_builds_a_course_uploads_a_video_and_sends_a_run_for_rev
     runs = teacher.get(f"/courses/{course['id']}/runs")["items"]
     assert [(r["term_code"], r["state"]) for r in runs] == [(CURRENT_TERM["code"], "pending_review")]
 
+    # Asking to become a MOOC with a few seconds of video: the server's rule is shown, nothing is filed.
+    await page.get_by_role("tab", name="基本信息").click()
+    card = page.locator("[data-test=mooc-application]")
+    await card.locator("[data-test=apply-mooc]").click()
+    await expect(card.get_by_role("alert")).to_contain_text("240")
+    assert not [a for a in school.admin.get("/mooc-applications")["items"] if a["course_id"] == course["id"]]
+
 
 async def test_a_broken_upload_resumes_with_the_parts_the_server_lacks(
     page: Page, api: Api, school: SchoolWorld, clips: Path

@@ -95,6 +95,7 @@ async def test_a_leader_runs_the_classes_bank_quizzes_scheme_and_gradebook_of_a_
     await page.goto(f"/teacher/runs/{draft['id']}/teaching")
     await page.get_by_role("tab", name="成绩构成").click()
     scheme = page.locator("[data-test=scheme]")
+    await expect(scheme).to_contain_text("合计 100%")  # the default scheme, loaded
     for category, weight in (("video", 50), ("quizzes", 0), ("assignments", 0), ("face_to_face", 0), ("forum", 0),
                              ("final_exam", 40)):
         await scheme.locator(f"[data-test=weight-{category}] input").fill(str(weight))

@@ -1,6 +1,6 @@
-// The provincial center's pages: the province's statistics, reviews, sharing lists, the term calendar.
+// The provincial center's pages: the province's statistics, reviews, the MOOC registry, sharing lists, the term calendar.
 import type { RouteRecordRaw } from 'vue-router'
-import { Calendar, Checked, DataAnalysis, Files } from '@element-plus/icons-vue'
+import { Calendar, Checked, DataAnalysis, Files, Notebook } from '@element-plus/icons-vue'
 
 const roles = ['center_admin' as const]
 
@@ -16,6 +16,12 @@ export const routes: RouteRecordRaw[] = [
     name: 'center-reviews',
     component: () => import('@/views/center/CenterReviews.vue'),
     meta: { roles, menu: 'center.menu.reviews', icon: Checked },
+  },
+  {
+    path: 'center/registry',
+    name: 'center-registry',
+    component: () => import('@/views/center/CenterRegistry.vue'),
+    meta: { roles, menu: 'center.menu.registry', icon: Notebook },
   },
   {
     path: 'center/lists',

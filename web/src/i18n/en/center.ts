@@ -2,7 +2,13 @@
 import type zh from '../zh/center'
 
 const en: typeof zh = {
-  menu: { statistics: 'Province statistics', reviews: 'Reviews', lists: 'Sharing lists', terms: 'Terms' },
+  menu: { statistics: 'Province statistics', registry: 'MOOC registry', reviews: 'Reviews', lists: 'Sharing lists', terms: 'Terms' },
+  registry: {
+    title: 'MOOC registry',
+    entries: 'Entries and changes',
+    applications: 'SPOC → MOOC applications',
+    decideInReviews: 'Entries, changes and SPOC → MOOC applications are decided under Reviews.',
+  },
   statistics: {
     title: 'The province’s courses',
     coursesBySchool: 'Courses per school (by category)',

@@ -96,6 +96,21 @@ const en: typeof zh = {
     reasonLabel: 'Reason',
     applicationSubmitted: 'Application sent: the platform answers before its deadline',
   },
+  import: { line: 'Line', field: 'Field', problem: 'Problem' },
+  registry: {
+    course: 'Course',
+    leader: 'Leader',
+    search: 'Search by course or leader',
+    changes: 'Changes',
+    noChanges: 'No change requests',
+    newName: 'New name',
+    newLeader: 'New leader',
+    why: 'Why',
+    requestChange: 'Request a change',
+    waiting: 'Change waiting',
+    approvedMinutes: 'Approved video (min)',
+    runs: 'Runs',
+  },
   review: {
     queue: 'Review queue',
     kinds: {

@@ -28,6 +28,10 @@ const en: typeof zh = {
     missingMinutes: 'Under the policy in force ({policy}), {minutes} more minutes of video are needed',
     creditsOk: 'The videos cover the online credits',
     saved: 'Saved',
+    moocTitle: 'Apply to become a MOOC',
+    moocRule: 'An independent SPOC with at least 240 approved video minutes and one run may apply (its leader does); the provincial center decides.',
+    moocApply: 'Send the application',
+    moocSent: 'Sent: the provincial center reviews it',
     readOnly: 'This course is read-only',
   },
   plan: {

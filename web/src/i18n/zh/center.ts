@@ -1,6 +1,12 @@
 // The provincial center's pages and everyone's sharing-list pages (Chinese).
 export default {
-  menu: { statistics: '全省统计', reviews: '审核', lists: '共享清单', terms: '学期' },
+  menu: { statistics: '全省统计', reviews: '审核', registry: '慕课课程库', lists: '共享清单', terms: '学期' },
+  registry: {
+    title: '慕课课程库',
+    entries: '登记与变更',
+    applications: 'SPOC 转慕课申请',
+    decideInReviews: '登记、变更和转慕课申请在“审核”中处理。',
+  },
   statistics: {
     title: '全省课程统计',
     coursesBySchool: '各校课程数（按类别）',

@@ -94,6 +94,21 @@ export default {
     reasonLabel: '申请理由',
     applicationSubmitted: '申请已提交，平台将在截止日期前答复',
   },
+  import: { line: '行号', field: '字段', problem: '问题' },
+  registry: {
+    course: '课程名称',
+    leader: '课程负责人',
+    search: '按课程名称或负责人搜索',
+    changes: '变更次数',
+    noChanges: '没有变更记录',
+    newName: '变更后名称',
+    newLeader: '变更后负责人',
+    why: '变更理由',
+    requestChange: '申请变更',
+    waiting: '变更待审',
+    approvedMinutes: '已审核视频（分钟）',
+    runs: '开课次数',
+  },
   review: {
     queue: '审核队列',
     kinds: {

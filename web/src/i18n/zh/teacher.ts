@@ -27,6 +27,10 @@ export default {
     creditsOk: '视频时长满足线上学分要求',
     saved: '已保存',
     readOnly: '本课程只读',
+    moocTitle: '申请转为慕课',
+    moocRule: '独立 SPOC 有不少于 240 分钟已审核视频、至少开过一次课，即可由课程负责人申请转为慕课，省中心审核。',
+    moocApply: '提交转慕课申请',
+    moocSent: '申请已提交，等待省中心审核',
   },
   plan: {
     addChapter: '添加章',
