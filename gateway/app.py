@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from contracts.course.v1 import course_pb2_grpc
 from contracts.identity.v1 import identity_pb2_grpc
-from contracts.learning.v1 import assessments_pb2_grpc, grades_pb2_grpc, learning_pb2_grpc
+from contracts.learning.v1 import assessments_pb2_grpc, assignments_pb2_grpc, grades_pb2_grpc, learning_pb2_grpc
 from contracts.media.v1 import media_pb2_grpc
 from contracts.review.v1 import review_pb2_grpc
 from contracts.sharing.v1 import sharing_pb2_grpc
@@ -30,6 +30,7 @@ from gateway.ratelimit import RateLimits, configured_limits
 from gateway.routes import (
     accounts,
     assessments,
+    assignments,
     courses,
     grades,
     learning,
@@ -59,6 +60,7 @@ class Backends:
     sharing: sharing_pb2_grpc.SharingServiceStub
     learning: learning_pb2_grpc.LearningServiceStub
     assessments: assessments_pb2_grpc.AssessmentServiceStub
+    assignments: assignments_pb2_grpc.AssignmentServiceStub
     grades: grades_pb2_grpc.GradebookServiceStub
     verifier: TokenVerifier
 
@@ -81,6 +83,7 @@ class Backends:
             sharing=sharing_pb2_grpc.SharingServiceStub(channels["sharing"]),
             learning=learning_pb2_grpc.LearningServiceStub(channels["learning"]),
             assessments=assessments_pb2_grpc.AssessmentServiceStub(channels["learning"]),
+            assignments=assignments_pb2_grpc.AssignmentServiceStub(channels["learning"]),
             grades=grades_pb2_grpc.GradebookServiceStub(channels["learning"]),
             verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
         )
@@ -127,6 +130,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
             "/imports": int(os.environ.get("GATEWAY_MAX_IMPORT_BYTES", 20 * 1024 * 1024)),
             "/media/stream": int(os.environ.get("GATEWAY_MAX_STREAM_BYTES", 200 * 1000 * 1000)),
             "/subtitles": 5 * 1024 * 1024,
+            "/submission": 55 * 1024 * 1024,  # an assignment's answer: up to 5 files of 10 MiB
         },
     )
     app.add_middleware(HeartbeatFastPath)  # outermost of these: the hottest route skips the body limit's wrapping
@@ -140,6 +144,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(learning.router, prefix=API_PREFIX)
     app.include_router(learning.heartbeats, prefix=API_PREFIX)
     app.include_router(assessments.router, prefix=API_PREFIX)
+    app.include_router(assignments.router, prefix=API_PREFIX)
     app.include_router(grades.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"], **health_responses())

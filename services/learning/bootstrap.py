@@ -1,5 +1,5 @@
 """Wires the learning service: its own database and stream, the course service as the judge of who is
-enrolled where, and the key that signs playback grants."""
+enrolled where, the key that signs playback grants, and its bucket for the files students attach to assignments."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from servicekit.grpc_server import CallerInterceptor, ServiceHost
 from servicekit.playback import GRANT_SERVICE
 from servicekit.runtime import Runtime
 from servicekit.service_keys import ServiceGrants, service_key
+from services.learning.adapters.attachments import AttachmentStore
 from services.learning.adapters.course import CoursePeer
 from services.learning.adapters.orm import inbox, outbox
-from services.learning.entrypoints import assessments_server, grades_server
+from services.learning.entrypoints import assessments_server, assignments_server, grades_server
 from services.learning.entrypoints.grpc_server import SERVICE, LearningServicer
 from services.learning.service_layer.progress import WATCHED_MINUTES_READER, ProgressHandlers
 from services.learning.service_layer.studies import StudyHandlers
@@ -41,6 +42,9 @@ async def build() -> tuple[ServiceHost, Runtime]:
                                                      service_grants=grants))
     host.add_servicer(learning_pb2_grpc.add_LearningServiceServicer_to_server,
                       LearningServicer(progress, studies, verifier), SERVICE)
+    store = AttachmentStore.from_env()
+    await store.blobs.ensure_bucket()
+    assignments_server.wire(host, runtime, course, store)
     subscriptions: list[Subscription] = [
         *assessments_server.wire(host, runtime, course, progress, studies),
         *grades_server.wire(host, runtime, course, progress, studies),

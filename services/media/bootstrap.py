@@ -17,13 +17,13 @@ from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.consumer import JobConsumer, Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
+from servicekit.objects import BlobStore
 from servicekit.playback import GRANT_SERVICE
 from servicekit.reviews import decided_subject
 from servicekit.runtime import Runtime
 from servicekit.service_keys import service_key
 from services.media.adapters.course import CoursePolicies
 from services.media.adapters.orm import inbox, outbox
-from services.media.adapters.storage import BlobStore
 from services.media.entrypoints.grpc_server import SERVICE, MediaServicer
 from services.media.service_layer.handlers import OWNER, MediaConfig, MediaHandlers
 from services.media.service_layer.processing import MediaProcessor
@@ -33,17 +33,7 @@ WORK_QUEUE = "media-workers"
 
 
 def blob_store() -> BlobStore:
-    env = os.environ
-    return BlobStore(
-        endpoint=env.get("S3_ENDPOINT", "127.0.0.1:18333"),
-        public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
-        access_key=env.get("AWS_ACCESS_KEY_ID", "platform-dev"),
-        secret_key=env.get("AWS_SECRET_ACCESS_KEY", "platform-dev-secret"),
-        bucket=env.get("MEDIA_BUCKET", "course-media"),
-        secure=env.get("S3_SECURE", "false") == "true",
-        # Browsers reach storage through the public endpoint, often over TLS when the cluster does not.
-        public_secure=env["S3_PUBLIC_SECURE"] == "true" if env.get("S3_PUBLIC_SECURE") else None,
-    )
+    return BlobStore.from_env(os.environ.get("MEDIA_BUCKET", "course-media"))
 
 
 def media_config(runtime: Runtime) -> MediaConfig:

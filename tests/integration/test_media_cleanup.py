@@ -12,7 +12,7 @@ from devmesh.mesh import Mesh
 from servicekit.auth import Caller
 from servicekit.db import Database
 from servicekit.migrations import script_location
-from services.media.adapters.storage import BlobStore
+from servicekit.objects import BlobStore
 from services.media.service_layer.handlers import MediaConfig, MediaHandlers
 from tests.media_support import no_policy_read
 

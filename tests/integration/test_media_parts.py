@@ -13,8 +13,8 @@ from servicekit.auth import Caller
 from servicekit.db import Database
 from servicekit.errors import InvalidArgument
 from servicekit.migrations import script_location
+from servicekit.objects import BlobStore, StoredPart
 from services.media.adapters.orm import Asset
-from services.media.adapters.storage import BlobStore, StoredPart
 from services.media.service_layer.handlers import MediaConfig, MediaHandlers
 from tests.media_support import no_policy_read
 

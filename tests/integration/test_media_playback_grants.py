@@ -14,9 +14,9 @@ from servicekit.auth import Caller
 from servicekit.db import Database, new_id
 from servicekit.errors import NotFound, PermissionDenied
 from servicekit.migrations import script_location
+from servicekit.objects import BlobStore
 from servicekit.playback import issue_grant
 from services.media.adapters.orm import Asset, SubtitleTrack
-from services.media.adapters.storage import BlobStore
 from services.media.domain.rules import Review, State
 from services.media.service_layer.handlers import MediaConfig, MediaHandlers, webvtt_key
 from tests.media_support import no_policy_read

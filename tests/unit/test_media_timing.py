@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from services.media.adapters.storage import BlobStore, content_disposition
+from servicekit.objects import BlobStore, content_disposition
 from services.media.domain import timing
 from services.media.domain.timing import FrameScan
 from services.media.service_layer.processing import MediaProcessor, public_reason

@@ -48,6 +48,18 @@ NUMBERS: dict[str, NumberSpec] = {
     "video_complete_slack_seconds": NumberSpec(
         "seconds of a video a student may leave unwatched and still complete the unit", 600),
     "pass_mark": NumberSpec("a course result's pass mark, out of 100", 100),
+    # Peer grading of assignments (同伴互评): see services/learning/domain/peer_review.py.
+    "peer_reviews_each": NumberSpec("reviews each student who submitted does for a peer-graded assignment", 20,
+                                    integer=True),
+    "peer_reviews_needed": NumberSpec("finished reviews a submission needs for its peer grade", 20, integer=True),
+    "peer_lease_hours": NumberSpec("hours a handed-out review stays the reviewer's", 168),
+    "peer_spread_percent": NumberSpec("reviews disagreeing by more than this share of the points go to the team",
+                                      100),
+    "peer_relax_after_hours": NumberSpec("hours after the deadline when a submission needs fewer reviews", 2_000),
+    "peer_relaxed_reviews_needed": NumberSpec("reviews a submission needs after that (at least 1)", 20,
+                                              integer=True),
+    "peer_missed_review_percent": NumberSpec("share of a student's own assignment grade lost per review not done",
+                                             100, nullable=True),  # not counted: no penalty
 }
 
 # Pairs that must stay ordered in the policy in force (smaller, larger).
@@ -77,6 +89,13 @@ PLATFORM_DEFAULTS: dict[str, Value] = {
     "video_spec": "default",
     "video_complete_slack_seconds": 5,  # the player's last seconds (an outro, a rounding) do not block completion
     "pass_mark": 60,
+    "peer_reviews_each": 5,
+    "peer_reviews_needed": 3,
+    "peer_lease_hours": 4,
+    "peer_spread_percent": 30,
+    "peer_relax_after_hours": 72,
+    "peer_relaxed_reviews_needed": 1,
+    "peer_missed_review_percent": 10,
 }
 PLATFORM_DEFAULTS_VERSION = 1
 

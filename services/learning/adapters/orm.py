@@ -75,4 +75,4 @@ class RunProgress(Base):
 
 
 # The other aggregates' tables live on this metadata too (imported for Alembic and the models test).
-from services.learning.adapters import assessment_tables, grade_tables  # noqa: E402,F401
+from services.learning.adapters import assessment_tables, assignment_tables, grade_tables  # noqa: E402,F401

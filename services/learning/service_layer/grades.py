@@ -1,5 +1,5 @@
 """Grading schemes, face-to-face marks and gradebooks: a run's published weights applied to each student's category
-scores (video progress, quizzes, face-to-face sessions, the final exam; assignments and forum are not graded yet).
+scores (video progress, quizzes, assignments, face-to-face sessions, the final exam; the forum is not graded yet).
 
 The course service decides who the caller is to a run or class (learner context, roster); this module decides what
 each relation may do with grades.
@@ -8,8 +8,8 @@ each relation may do with grades.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import math
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +28,7 @@ from services.learning.adapters.course import CoursePeer
 from services.learning.adapters.grade_tables import FaceToFaceMarkRow, FaceToFaceSessionRow, GradingSchemeRow
 from services.learning.adapters.orm import UnitProgress
 from services.learning.domain import grading as rules
+from services.learning.service_layer import assessments, assignments
 from services.learning.service_layer.progress import completion, run_seconds
 
 # Headers a face-to-face marks sheet may use (the team's template: 学号, 姓名, 成绩).
@@ -35,21 +36,16 @@ NUMBER_HEADERS = ("学号", "number", "student_number", "student number")
 MARK_HEADERS = ("成绩", "分数", "mark", "score")
 
 RunScores = Callable[[AsyncSession, str], Awaitable[dict[str, list]]]
+SCORED = (rules.QUIZZES, rules.ASSIGNMENTS, rules.FINAL_EXAM)  # items the other handlers score
 
 
-ASSESSMENTS = "services.learning.service_layer.assessments"
-
-
-def _assessment_scores() -> RunScores | None:
-    """The assessments' scores per student (quizzes and the final exam), once that module is there (it is built
-    beside this one); an error inside it is not hidden."""
-    try:
-        module = importlib.import_module(ASSESSMENTS)
-    except ModuleNotFoundError as error:
-        if error.name != ASSESSMENTS:
-            raise
-        return None
-    return getattr(module, "run_scores", None)
+async def all_run_scores(session: AsyncSession, run_id: str) -> dict[str, list]:
+    """Every scored item of a run per student: quizzes and the final exam, and assignments."""
+    merged: dict[str, list] = defaultdict(list)
+    for provider in (assessments.run_scores, assignments.run_scores):
+        for student, items in (await provider(session, run_id)).items():
+            merged[student].extend(items)
+    return dict(merged)
 
 
 @dataclass(frozen=True)
@@ -131,7 +127,7 @@ class GradeHandlers:
     db: Database
     course: CoursePeer
     clock: Callable[[], datetime] = utcnow
-    run_scores: Callable[[], RunScores | None] = field(default=_assessment_scores)
+    run_scores: Callable[[], RunScores | None] = field(default=lambda: all_run_scores)
 
     # ---- the scheme -------------------------------------------------------------------------------------------
 
@@ -248,14 +244,14 @@ class GradeHandlers:
                     marks[(mark.session_id, mark.student_id)] = mark.mark
         if pass_mark is None:
             pass_mark = await self._pass_mark(context)
-        # The run's quizzes and exam: every item any student has (a student without it scores 0 on it).
+        # The run's quizzes, assignments and exam: every item any student has (a student without it scores 0).
         run_items: dict[str, rules.Item] = {}
         for items in scored.values():
             for item in items:
-                if item.category in (rules.QUIZZES, rules.FINAL_EXAM):
+                if item.category in SCORED:
                     run_items.setdefault(item.item_id, rules.Item(item.category, item.item_id, item.title,
                                                                   float(item.weight or 0.0), None))
-        counted = {c for c in (rules.QUIZZES, rules.FINAL_EXAM) if any(i.category == c for i in run_items.values())}
+        counted = {c for c in SCORED if any(i.category == c for i in run_items.values())}
         if run_seconds(context) > 0:
             counted.add(rules.VIDEO)
         if sessions:
@@ -271,7 +267,7 @@ class GradeHandlers:
             items += [rules.Item(rules.FACE_TO_FACE, s.id, s.title, s.weight, marks.get((s.id, student.user_id)))
                       for s in sessions]
             scores = {rules.VIDEO: min(1.0, done / total) * 100 if total else 0.0}
-            for category in (rules.QUIZZES, rules.FINAL_EXAM, rules.FACE_TO_FACE):
+            for category in (*SCORED, rules.FACE_TO_FACE):
                 scores[category] = rules.category_score(i for i in items if i.category == category)
             graded.append(StudentGrade(student, rules.grade(scores, effective, pass_mark), items))
         return ClassGrades(weights, effective, frozenset(counted), pass_mark, graded)

@@ -7,8 +7,8 @@ import json
 from contracts.media.v1 import media_pb2 as pb
 from contracts.media.v1 import media_pb2_grpc
 from servicekit.auth import require_caller
+from servicekit.objects import StoredPart
 from services.media.adapters.orm import Asset
-from services.media.adapters.storage import StoredPart
 from services.media.service_layer.handlers import MediaHandlers, Ticket, referenceability
 
 SERVICE = "media.v1.MediaService"

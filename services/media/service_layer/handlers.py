@@ -19,12 +19,12 @@ from servicekit.clock import utcnow
 from servicekit.consumer import EventMeta
 from servicekit.db import Database, new_id
 from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.objects import BlobStore, StoredPart
 from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
 from servicekit.playback import verify_grant
 from servicekit.reviews import ScopeType, request_review, withdraw_review
 from services.media.adapters.orm import Asset, SubtitleTrack, outbox
-from services.media.adapters.storage import BlobStore, StoredPart
 from services.media.domain import filetypes, rules, spec, subtitles
 from services.media.domain.rules import Review, State
 

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.media.v1 import media_pb2
 from servicekit.consumer import EventMeta
 from servicekit.db import Database
+from servicekit.objects import BlobStore
 from services.media.adapters import ffmpeg
 from services.media.adapters.orm import Asset
-from services.media.adapters.storage import BlobStore
 from services.media.domain import spec, timing
 from services.media.domain.encoding import DEFAULT_ENCODING, EncodingProfile
 from services.media.domain.filetypes import FFMPEG_DEMUXER

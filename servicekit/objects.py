@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import mimetypes
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,22 @@ class BlobStore:
         # Presigned URLs name the endpoint clients reach, which may differ from the internal one.
         self.signer = Minio(public_endpoint or endpoint, access_key, secret_key,
                             secure=secure if public_secure is None else public_secure, region=region)
+
+    @classmethod
+    def from_env(cls, bucket: str) -> BlobStore:
+        """The store the environment names (S3_ENDPOINT, the AWS_* keys, S3_PUBLIC_ENDPOINT for browsers), with
+        the given bucket."""
+        env = os.environ
+        return cls(
+            endpoint=env.get("S3_ENDPOINT", "127.0.0.1:18333"),
+            public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
+            access_key=env.get("AWS_ACCESS_KEY_ID", "platform-dev"),
+            secret_key=env.get("AWS_SECRET_ACCESS_KEY", "platform-dev-secret"),
+            bucket=bucket,
+            secure=env.get("S3_SECURE", "false") == "true",
+            # Browsers reach storage through the public endpoint, often over TLS when the cluster does not.
+            public_secure=env["S3_PUBLIC_SECURE"] == "true" if env.get("S3_PUBLIC_SECURE") else None,
+        )
 
     async def ensure_bucket(self) -> None:
         def ensure() -> None:
