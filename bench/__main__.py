@@ -68,6 +68,20 @@ def new_user(api: Api, admin: Api, school: dict, role: str, number: str, name: s
     return api.first_login(made["credentials"]["username"], made["credentials"]["initial_password"], PASSWORD)
 
 
+def open_run(leader: Api, admin: Api, name: str) -> dict:
+    """A SPOC of one chapter and no video (publishing needs none) with a run of the benchmarks' term, approved by
+    the school admin."""
+    from tests.e2e.conftest import decide
+
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": name, "category": "专业课"})
+    leader.request("PATCH", f"/courses/{course['id']}", json={"online_credits": 0, "total_credits": 1})
+    leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章"})
+    run = leader.post(f"/courses/{course['id']}/runs", {"term_code": TERM})
+    leader.post(f"/runs/{run['id']}/publish", {"term_code": TERM})
+    decide(admin, "course_run", run["id"])
+    return run
+
+
 def signers(admin: Api, school: dict, count: int = 25) -> list[str]:
     """Accounts that sign in during the benchmark: attempts at one account take turns (they are counted
     before their password is checked), so many people signing in at once are many accounts."""

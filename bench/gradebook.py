@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 
-from bench.__main__ import TERM, bench_mesh, new_user, open_term, setup
+from bench.__main__ import bench_mesh, new_user, open_run, open_term, setup
 from bench.http import Connection
 
 STUDENTS = 2000
@@ -47,15 +47,7 @@ def main() -> None:
             api, school, admin = setup(mesh)
             open_term(api)
             leader = new_user(api, admin, school, "teacher", "GL1", "成绩负责人")
-            # One chapter and no video: the gradebook needs none, and publishing a run does not either.
-            course = leader.post("/courses", {"kind": "spoc_independent", "name": "大班课", "category": "专业课"})
-            leader.request("PATCH", f"/courses/{course['id']}", json={"online_credits": 0, "total_credits": 1})
-            leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章"})
-            run = leader.post(f"/courses/{course['id']}/runs", {"term_code": TERM})
-            leader.post(f"/runs/{run['id']}/publish", {"term_code": TERM})
-            from tests.e2e.conftest import decide
-
-            decide(admin, "course_run", run["id"])
+            run = open_run(leader, admin, "大班课")  # the gradebook needs no video
             course_class = leader.post(f"/runs/{run['id']}/classes", {"name": "两千人班"})
             numbers = [f"G{n:05d}{random.randrange(10**4):04d}" for n in range(STUDENTS)]
             phones = random.sample(range(10**9), STUDENTS)

@@ -60,10 +60,12 @@ class PeerReviewHandlers:
         async with self.db.transaction() as session:
             # One hand-out at a time per assignment (SQLite serialises writers already; PostgreSQL locks the row).
             await session.get(AssignmentRow, assignment.id, with_for_update=True)
-            pool = select(SubmissionRow).where(SubmissionRow.assignment_id == assignment.id)
+            # the pool's keys only: answers can be long, and only the chosen one is read
+            pool = select(SubmissionRow.id, SubmissionRow.student_id, SubmissionRow.submitted_at).where(
+                SubmissionRow.assignment_id == assignment.id)
             if assignment.pool == rules.CLASS:
                 pool = pool.where(SubmissionRow.class_id == own.class_id)
-            submissions = list(await session.scalars(pool))
+            submissions = (await session.execute(pool)).all()
             mine = {r.submission_id: r for r in await session.scalars(select(PeerReviewRow).where(
                 PeerReviewRow.assignment_id == assignment.id, PeerReviewRow.reviewer_id == caller.user_id))}
             owes = rules.owed(policy.reviews_each, len(submissions))
@@ -102,7 +104,8 @@ class PeerReviewHandlers:
                 session.add(review)
             else:
                 review.leased_at, review.lease_expires_at = now, expires
-            submission = next(s for s in submissions if s.id == chosen.submission_id)
+            submission = await session.get(SubmissionRow, chosen.submission_id)
+            assert submission is not None
             return ReviewTask(review, assignment, submission, owes, done)
 
     async def submit_review(self, caller: Caller, review_id: str, scores: list[float], comment: str) -> ReviewTask:
