@@ -100,7 +100,7 @@ def task_message(task: ReviewTask) -> pb.ReviewTask:
         attachments=attachment_messages(files_of(task.submission)), rubric=rubric_messages(task.assignment),
         lease_expires_at=timestamp(review.lease_expires_at), finished=review.finished_at is not None,
         scores=json.loads(review.scores_json or "[]"), total=review.total, comment=review.comment,
-        reviews_owed=task.owed, reviews_done=task.done)
+        reviews_owed=task.owed, reviews_done=task.done, submission_id=review.submission_id)
 
 
 class AssignmentServicer(assignments_pb2_grpc.AssignmentServiceServicer):

@@ -1,4 +1,4 @@
-// The student's pages: my courses, a run's course page, the player, quizzes and the exam, certificates.
+// The student's pages: my courses, a run's course page, the player, quizzes and the exam, assignments, certificates.
 import type { RouteRecordRaw } from 'vue-router'
 import { Medal, Notebook } from '@element-plus/icons-vue'
 
@@ -29,6 +29,13 @@ export const routes: RouteRecordRaw[] = [
     path: 'student/runs/:runId/quizzes/:quizId',
     name: 'student-quiz',
     component: () => import('@/views/student/QuizPage.vue'),
+    props: true,
+    meta: { roles },
+  },
+  {
+    path: 'student/runs/:runId/assignments/:assignmentId',
+    name: 'student-assignment',
+    component: () => import('@/views/student/AssignmentPage.vue'),
     props: true,
     meta: { roles },
   },
