@@ -17,7 +17,13 @@ from starlette.exceptions import HTTPException
 
 from contracts.course.v1 import course_pb2_grpc
 from contracts.identity.v1 import identity_pb2_grpc
-from contracts.learning.v1 import assessments_pb2_grpc, assignments_pb2_grpc, grades_pb2_grpc, learning_pb2_grpc
+from contracts.learning.v1 import (
+    assessments_pb2_grpc,
+    assignments_pb2_grpc,
+    grades_pb2_grpc,
+    learning_pb2_grpc,
+    notices_pb2_grpc,
+)
 from contracts.media.v1 import media_pb2_grpc
 from contracts.review.v1 import review_pb2_grpc
 from contracts.sharing.v1 import sharing_pb2_grpc
@@ -61,6 +67,7 @@ class Backends:
     learning: learning_pb2_grpc.LearningServiceStub
     assessments: assessments_pb2_grpc.AssessmentServiceStub
     assignments: assignments_pb2_grpc.AssignmentServiceStub
+    notices: notices_pb2_grpc.NoticeServiceStub
     grades: grades_pb2_grpc.GradebookServiceStub
     verifier: TokenVerifier
 
@@ -84,6 +91,7 @@ class Backends:
             learning=learning_pb2_grpc.LearningServiceStub(channels["learning"]),
             assessments=assessments_pb2_grpc.AssessmentServiceStub(channels["learning"]),
             assignments=assignments_pb2_grpc.AssignmentServiceStub(channels["learning"]),
+            notices=notices_pb2_grpc.NoticeServiceStub(channels["learning"]),
             grades=grades_pb2_grpc.GradebookServiceStub(channels["learning"]),
             verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
         )

@@ -1,5 +1,5 @@
 """Learning: assignments (the learning service's AssignmentService) — set by the team, answered with text and files,
-graded by the team on a rubric or by peers from a review queue."""
+graded by the team on a rubric or by peers from a review queue — and course notices (NoticeService)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from contracts.learning.v1 import assignments_pb2 as pb
+from contracts.learning.v1 import notices_pb2 as notices_pb
 from gateway.openapi_types import items_of, page_of, returns
 from gateway.problems import Problem
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, page_json
@@ -142,3 +143,31 @@ async def attachment_link(submission_id: str, attachment_id: str, backends: Back
     """A ten-minute link to the file, for the author, the reviewers and the run's staff."""
     request = pb.GetAttachmentLinkRequest(submission_id=submission_id, attachment_id=attachment_id)
     return as_json(await _call(backends, "GetAttachmentLink", request, me))
+
+
+# ---- course notices (the learning service's NoticeService) ----
+
+class NoticeBody(BaseModel):
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=20_000)
+    class_id: str = Field("", max_length=36, description="one class of the run ('' = the whole run)")
+
+
+@router.post("/learning/runs/{run_id}/notices", **returns(notices_pb.Notice, 201))
+async def post_notice(run_id: str, body: NoticeBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The run's team (any member) posts to the whole run or to one class."""
+    request = notices_pb.PostNoticeRequest(run_id=run_id, **body.model_dump())
+    return as_json(await backends.notices.PostNotice(request, metadata=me.metadata, timeout=TIMEOUT))
+
+
+@router.get("/learning/runs/{run_id}/notices", **returns(notices_pb.ListNoticesResponse))
+async def list_notices(run_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """A student's (run-wide and their class's, with read marks and the unread count), or all for the staff."""
+    request = notices_pb.ListNoticesRequest(run_id=run_id)
+    return as_json(await backends.notices.ListNotices(request, metadata=me.metadata, timeout=TIMEOUT))
+
+
+@router.post("/learning/notices/{notice_id}/read", **returns(notices_pb.Notice))
+async def mark_notice_read(notice_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    request = notices_pb.MarkNoticeReadRequest(notice_id=notice_id)
+    return as_json(await backends.notices.MarkNoticeRead(request, metadata=me.metadata, timeout=TIMEOUT))

@@ -192,3 +192,31 @@ def test_a_team_graded_assignment_and_who_may_touch_it(
     assert (mine["points"], mine["team_scores"]) == (9, [5, 4])
     grades = s0.get(f"/learning/runs/{run_id}/grades")
     assert next(i for i in grades["items"] if i["item_id"] == aid)["score"] == 90
+
+
+def test_notices_reach_the_run_or_one_class_and_are_marked_read(
+    api: Api, center: Api, school: SchoolWorld, other_school: SchoolWorld
+) -> None:
+    leader, run_id, class_id, (s0, s1), _ = class_world(api, school, 2)
+    other_class = leader.post(f"/runs/{run_id}/classes", {"name": f"二班{uuid.uuid4().hex[:4]}"})
+    _, stranger_run, _, (stranger,), _ = class_world(api, other_school, 1)
+    path = f"/learning/runs/{run_id}/notices"
+    expect_problem(403, lambda: s0.post(path, {"title": "假通知", "body": "x"}), "TEAM_ONLY")
+    expect_problem(403, lambda: stranger.post(path, {"title": "外校", "body": "x"}))
+    expect_problem(404, lambda: leader.post(path, {"title": "错班", "body": "x", "class_id": stranger_run}))
+    expect_problem(400, lambda: leader.post(path, {"title": "  ", "body": "x"}))
+    everyone = leader.post(path, {"title": "开课通知", "body": "第一章已开放"})
+    mine = leader.post(path, {"title": "本班见面课", "body": "周三下午", "class_id": class_id})
+    theirs = leader.post(path, {"title": "二班见面课", "body": "周四上午", "class_id": other_class["id"]})
+    assert (mine["class_id"], mine["poster_name"]) == (class_id, "周老师")
+
+    seen = s0.get(path)
+    assert [n["title"] for n in seen["notices"]] == ["本班见面课", "开课通知"] and seen["unread"] == 2
+    assert s0.post(f"/learning/notices/{everyone['id']}/read")["read"] is True
+    s0.post(f"/learning/notices/{everyone['id']}/read")  # twice is once
+    assert s0.get(path)["unread"] == 1 and s1.get(path)["unread"] == 2
+    expect_problem(404, lambda: s0.post(f"/learning/notices/{theirs['id']}/read"))
+    expect_problem(403, lambda: stranger.get(path))
+    staff = leader.get(path)
+    assert {n["title"]: n["readers"] for n in staff["notices"]} == {"开课通知": 1, "本班见面课": 0, "二班见面课": 0}
+    assert school.admin.get(path)["unread"] == 0

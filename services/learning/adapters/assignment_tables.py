@@ -1,4 +1,4 @@
-"""The tables of assignments, submissions and peer reviews (on the learning service's metadata)."""
+"""The tables of assignments, submissions, peer reviews and course notices (on the learning service's metadata)."""
 
 from __future__ import annotations
 
@@ -82,3 +82,27 @@ class PeerReviewRow(Base):
     total: Mapped[float] = mapped_column(Float, default=0.0)
     comment: Mapped[str] = mapped_column(Text, default="")
     revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NoticeRow(Base):
+    """A notice the run's team posted to the whole run (class_id "") or to one class."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_run_posted", "run_id", "posted_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    run_id: Mapped[str] = mapped_column(String(36))
+    class_id: Mapped[str] = mapped_column(String(36), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    posted_by: Mapped[str] = mapped_column(String(36))
+    poster_name: Mapped[str] = mapped_column(String(100), default="")
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NoticeReadRow(Base):
+    """A student has read a notice."""
+
+    __tablename__ = "notice_reads"
+    notice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,6 @@
-"""Assignments in the console: the leader sets one on the run's teaching page; a student answers a peer-graded one
-with a file, reviews a peer's work after the deadline (the author not named); the leader settles a grade with the
-reason the server asks for."""
+"""Assignments and notices in the console: the leader sets an assignment and posts a notice on the run's teaching
+page; a student reads the notice (unread mark gone), answers a peer-graded assignment with a file, reviews a peer's
+work after the deadline (the author not named); the leader settles a grade with the reason the server asks for."""
 
 from __future__ import annotations
 
@@ -48,14 +48,27 @@ async def test_an_assignment_set_answered_reviewed_and_graded_in_the_console(
     assert abs(datetime.fromisoformat(made["deadline"].replace("Z", "+00:00")) - due.astimezone(UTC)) < \
         timedelta(seconds=2)
 
+    # A notice to the whole run.
+    await page.get_by_role("tab", name="课程通知").click()
+    notice_form = page.locator("[data-test=notice-form]")
+    await notice_form.locator("input[name=notice_title]").fill("作业已布置")
+    await notice_form.locator("textarea[name=notice_body]").fill("请按时提交读书笔记")
+    await notice_form.locator("[data-test=post-notice]").click()
+    await expect(page.locator("[data-test=notices]")).to_contain_text("作业已布置")
+
     # A peer-graded one, due shortly: a student answers it in the console with a PDF.
-    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    deadline = datetime.now(UTC) + timedelta(seconds=40)
     peer = leader.post(f"/learning/runs/{run_id}/assignments", {
         "title": "读书笔记", "brief": "选一本书", "grading_mode": "peer", "rubric": RUBRIC, "deadline": iso(deadline)})
     submit(s1, peer["id"], "《乡土中国》读后")
     submit(s2, peer["id"], "《边城》读后")
     await sign_in(page, s0.get("/me")["username"], PASSWORD)
     await page.goto(f"/student/runs/{run_id}")
+    await expect(page.locator("[data-test=unread-notices]")).to_contain_text("1")
+    await page.locator("[data-test=notice]", has_text="作业已布置").click()
+    await expect(page.locator("[data-test=notices]")).to_contain_text("请按时提交读书笔记")
+    await expect(page.locator("[data-test=unread-notices]")).to_be_hidden()
+    assert s0.get(f"/learning/runs/{run_id}/notices")["unread"] == 0
     await page.locator("[data-test=assignment]", has_text="读书笔记").get_by_role("link").click()
     await page.locator("textarea[name=answer]").fill("《围城》读后")
     await page.locator("[data-test=answer-files]").set_input_files(

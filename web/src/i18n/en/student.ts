@@ -25,6 +25,8 @@ const en: typeof zh = {
     play: 'Watch',
     quizzes: 'Quizzes and exam',
     assignments: 'Assignments',
+    notices: 'Notices',
+    noNotices: 'No notices',
     noAssignments: 'No assignments yet',
     noQuizzes: 'No quizzes yet',
     grades: 'My grades',

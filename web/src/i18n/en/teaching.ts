@@ -4,7 +4,16 @@ import type zh from '../zh/teaching'
 const en: typeof zh = {
   menu: { teaching: 'Classes & grades' },
   runs: { title: 'My teaching', course: 'Course', term: 'Term', state: 'State', open: 'Open' },
-  tabs: { classes: 'Classes', questions: 'Question bank', assignments: 'Assignments', quizzes: 'Quizzes & exam', scheme: 'Grading scheme', gradebook: 'Gradebook' },
+  tabs: { classes: 'Classes', questions: 'Question bank', assignments: 'Assignments', notices: 'Notices', quizzes: 'Quizzes & exam', scheme: 'Grading scheme', gradebook: 'Gradebook' },
+  notices: {
+    to: 'To',
+    wholeRun: 'Every student',
+    title: 'Title',
+    body: 'Notice',
+    post: 'Post the notice',
+    readers: 'Read by',
+    postedAt: 'Posted',
+  },
   assignments: {
     create: 'Set an assignment',
     title: 'Title',

@@ -24,6 +24,8 @@ export default {
     quizzes: '测验与考试',
     noQuizzes: '暂无测验',
     assignments: '作业',
+    notices: '课程通知',
+    noNotices: '暂无通知',
     noAssignments: '暂无作业',
     grades: '我的成绩',
     weights: '成绩构成',

@@ -2,7 +2,16 @@
 export default {
   menu: { teaching: '班级与成绩' },
   runs: { title: '我的教学', course: '课程', term: '学期', state: '状态', open: '进入' },
-  tabs: { classes: '教学班', questions: '题库', quizzes: '测验与考试', assignments: '作业', scheme: '成绩构成', gradebook: '成绩册' },
+  tabs: { classes: '教学班', notices: '课程通知', questions: '题库', quizzes: '测验与考试', assignments: '作业', scheme: '成绩构成', gradebook: '成绩册' },
+  notices: {
+    to: '发送范围',
+    wholeRun: '全部学生',
+    title: '标题',
+    body: '内容',
+    post: '发布通知',
+    readers: '已读人数',
+    postedAt: '发布',
+  },
   assignments: {
     create: '布置作业',
     title: '作业名称',
