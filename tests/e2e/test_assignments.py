@@ -220,3 +220,30 @@ def test_notices_reach_the_run_or_one_class_and_are_marked_read(
     staff = leader.get(path)
     assert {n["title"]: n["readers"] for n in staff["notices"]} == {"开课通知": 1, "本班见面课": 0, "二班见面课": 0}
     assert school.admin.get(path)["unread"] == 0
+
+
+def test_students_asking_at_once_each_get_a_different_submission(
+    api: Api, center: Api, school: SchoolWorld
+) -> None:
+    """The hand-out is one at a time per assignment (PostgreSQL locks the assignment's row; SQLite serialises
+    writers): twelve reviewers asking together lease twelve different submissions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    layer_put(school.admin, f"/schools/{school.id}/policy/layer", {"peer_reviews_each": 1, "peer_reviews_needed": 1})
+    leader, run_id, _, students, _ = class_world(api, school, 12)
+    deadline = datetime.now(UTC) + timedelta(seconds=8)
+    aid = leader.post(f"/learning/runs/{run_id}/assignments", {
+        "title": "并发互评", "brief": "x", "grading_mode": "peer", "rubric": RUBRIC, "deadline": iso(deadline)})["id"]
+    for n, student in enumerate(students):
+        submit(student, aid, f"答案{n}")
+    wait_until(lambda: datetime.now(UTC) > deadline + timedelta(seconds=0.5), timeout=20)
+    with ThreadPoolExecutor(12) as pool:
+        tasks = list(pool.map(lambda s: s.post(f"/learning/assignments/{aid}/reviews/next"), students))
+    assert len({t["submission_id"] for t in tasks}) == 12
+    def finish(student: Api, task: dict) -> dict:
+        return student.request("PUT", f"/learning/peer-reviews/{task['id']}", json={"scores": [3, 2], "comment": "好"})
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(finish, students, tasks))
+    finished = [s["reviews_finished"] for s in leader.get(f"/learning/assignments/{aid}/submissions")["items"]]
+    assert finished == [1] * 12

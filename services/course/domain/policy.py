@@ -125,9 +125,17 @@ CHANGSHA_SCHOOL_POLICY: dict[str, Value] = {
     "video_per_class_hour_min_minutes": 3,
     "video_per_class_hour_max_minutes": 15,
     "video_spec": "changsha",
-    # Seed 002 names neither; the school's layer files the platform's (a whole policy, every number its own).
+    # Seed 002 names neither these nor peer grading's numbers; the school's layer files the platform's (a whole
+    # policy, every number its own).
     "video_complete_slack_seconds": 5,
     "pass_mark": 60,
+    "peer_reviews_each": 5,
+    "peer_reviews_needed": 3,
+    "peer_lease_hours": 4,
+    "peer_spread_percent": 30,
+    "peer_relax_after_hours": 72,
+    "peer_relaxed_reviews_needed": 1,
+    "peer_missed_review_percent": 10,
 }
 
 
