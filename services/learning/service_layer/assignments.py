@@ -137,10 +137,10 @@ async def run_scores(session: AsyncSession, run_id: str) -> dict[str, list[Score
     now = utcnow()
     scores: dict[tuple[str, str], float | None] = {}
     for assignment in assignments:
-        rows = list(await session.scalars(select(SubmissionRow).where(SubmissionRow.assignment_id == assignment.id)))
-        for row_id, standing in (await standings(session, assignment, rows, now)).items():
-            row = next(r for r in rows if r.id == row_id)
-            scores[(row.student_id, assignment.id)] = standing.score(assignment.total_points)
+        rows = {r.id: r for r in await session.scalars(
+            select(SubmissionRow).where(SubmissionRow.assignment_id == assignment.id))}
+        for row_id, standing in (await standings(session, assignment, list(rows.values()), now)).items():
+            scores[(rows[row_id].student_id, assignment.id)] = standing.score(assignment.total_points)
     students = sorted({student for student, _ in scores})
     return {student: [ScoredItem(item_id=a.id, title=a.title, category=grading.ASSIGNMENTS, weight=a.weight,
                                  score=scores.get((student, a.id))) for a in assignments]
