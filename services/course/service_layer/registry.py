@@ -20,6 +20,7 @@ from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review, requested_subject, review_requested
 from servicekit.search import contains
 from servicekit.spreadsheets import read_rows, xlsx_template
+from servicekit.text import check_text
 from services.course.adapters.orm import Course, RegistryChange, RegistryEntry, Term, outbox
 from services.course.domain import courses as rules
 from services.course.domain import runs as run_rules
@@ -47,12 +48,7 @@ class Teachers:
 
 
 def _text(value: str, field: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidArgument(f"{field} is required")
-    if len(value) > 100:
-        raise InvalidArgument(f"{field} has at most 100 characters")
-    return value
+    return check_text(value, field, 100)
 
 
 def check_import_rows(rows: list[list[str]]) -> tuple[list[tuple[int, str, str]], list[tuple[int, str, str]]]:

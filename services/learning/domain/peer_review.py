@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from servicekit.errors import FailedPrecondition, InvalidArgument
+from servicekit.text import check_text
 
 TEAM, PEER = "team", "peer"
 GRADING_MODES = (TEAM, PEER)
@@ -88,15 +89,6 @@ class PeerPolicy:
 
 
 # ---- what a team sets ------------------------------------------------------------------------------------------
-
-def check_text(value: str, what: str, limit: int, required: bool = True) -> str:
-    text = value.strip()
-    if required and not text:
-        raise InvalidArgument(f"{what} is required")
-    if len(text) > limit:
-        raise InvalidArgument(f"{what} has at most {limit} characters")
-    return text
-
 
 def check_rubric(criteria: Sequence[Criterion]) -> tuple[Criterion, ...]:
     """One to MAX_CRITERIA criteria, each titled, each worth a positive number of points."""

@@ -13,9 +13,10 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database, new_id
 from servicekit.errors import NotFound, PermissionDenied
+from servicekit.text import check_text
 from services.learning.adapters.assignment_tables import NoticeReadRow, NoticeRow
 from services.learning.adapters.course import CoursePeer
-from services.learning.domain import peer_review as text_rules
+from services.learning.domain.peer_review import MAX_TITLE
 from services.learning.service_layer.assessments import Access
 
 MAX_BODY = 20_000
@@ -41,8 +42,8 @@ class NoticeHandlers:
         if class_id and class_id not in {c.id for c in await self.course.classes(run_id)}:
             raise NotFound("that class is not one of this run's")
         row = NoticeRow(id=new_id(), run_id=run_id, class_id=class_id,
-                        title=text_rules.check_text(title, "the title", text_rules.MAX_TITLE),
-                        body=text_rules.check_text(body, "the notice", MAX_BODY), posted_by=caller.user_id,
+                        title=check_text(title, "the title", MAX_TITLE),
+                        body=check_text(body, "the notice", MAX_BODY), posted_by=caller.user_id,
                         poster_name=caller.name, posted_at=self.clock())
         async with self.db.transaction() as session:
             session.add(row)
