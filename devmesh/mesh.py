@@ -25,6 +25,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from servicekit.clock import SKEW_FILE_ENV
 from servicekit.config import DEFAULT_PORTS
 from servicekit.messaging import NATS_USERS, authorization_block
 
@@ -114,6 +115,7 @@ class Mesh:
     data_dir: Path
     ports: Ports = field(default_factory=Ports.from_env)
     extra_env: dict[str, str] = field(default_factory=dict)
+    skewed: tuple[str, ...] = ()  # processes whose clock a test may move forward (skew_clock)
     s3_access_key: str = "platform-dev"
     s3_secret_key: str = "platform-dev-secret"
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -179,6 +181,8 @@ class Mesh:
         log = (logs / f"{name}.log").open("ab")
         # A process's own environment: its NATS credentials, and what start_<kind> set for it.
         self.processes_env[name] = {**self._nats_env(name), **self.processes_env.get(name, {})}
+        if name in self.skewed:
+            self.processes_env[name][SKEW_FILE_ENV] = str(self.clock_skew_file)
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env={**self.env(), **self.processes_env[name]},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -186,6 +190,16 @@ class Mesh:
         log.close()
         self.processes[name] = process
         return process
+
+    @property
+    def clock_skew_file(self) -> Path:
+        return self.data_dir / "clock-skew"
+
+    def skew_clock(self, seconds: float) -> None:
+        """Moves the clock of the `skewed` processes to real time + `seconds` (0: back to real time)."""
+        scratch = self.clock_skew_file.with_suffix(".new")
+        scratch.write_text(str(seconds))
+        scratch.replace(self.clock_skew_file)
 
     def _port_of(self, name: str) -> int:
         return getattr(self.ports, name)

@@ -20,7 +20,11 @@ from contracts.identity.v1 import identity_pb2_grpc
 from contracts.learning.v1 import (
     assessments_pb2_grpc,
     assignments_pb2_grpc,
+    at_risk_pb2_grpc,
+    evaluation_pb2_grpc,
+    forum_pb2_grpc,
     grades_pb2_grpc,
+    inbox_pb2_grpc,
     learning_pb2_grpc,
     notices_pb2_grpc,
 )
@@ -37,8 +41,12 @@ from gateway.routes import (
     accounts,
     assessments,
     assignments,
+    at_risk,
     courses,
+    evaluation,
+    forum,
     grades,
+    inbox,
     learning,
     media,
     policies,
@@ -69,6 +77,10 @@ class Backends:
     assignments: assignments_pb2_grpc.AssignmentServiceStub
     notices: notices_pb2_grpc.NoticeServiceStub
     grades: grades_pb2_grpc.GradebookServiceStub
+    forum: forum_pb2_grpc.ForumServiceStub
+    inbox: inbox_pb2_grpc.InboxServiceStub
+    at_risk: at_risk_pb2_grpc.AtRiskServiceStub
+    evaluation: evaluation_pb2_grpc.EvaluationServiceStub
     verifier: TokenVerifier
 
     @classmethod
@@ -93,6 +105,10 @@ class Backends:
             assignments=assignments_pb2_grpc.AssignmentServiceStub(channels["learning"]),
             notices=notices_pb2_grpc.NoticeServiceStub(channels["learning"]),
             grades=grades_pb2_grpc.GradebookServiceStub(channels["learning"]),
+            forum=forum_pb2_grpc.ForumServiceStub(channels["learning"]),
+            inbox=inbox_pb2_grpc.InboxServiceStub(channels["learning"]),
+            at_risk=at_risk_pb2_grpc.AtRiskServiceStub(channels["learning"]),
+            evaluation=evaluation_pb2_grpc.EvaluationServiceStub(channels["learning"]),
             verifier=TokenVerifier(jwks_from_identity(channels["identity"]), mesh.token_issuer),
         )
 
@@ -152,6 +168,10 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(learning.router, prefix=API_PREFIX)
     app.include_router(learning.heartbeats, prefix=API_PREFIX)
     app.include_router(assessments.router, prefix=API_PREFIX)
+    app.include_router(forum.router, prefix=API_PREFIX)
+    app.include_router(inbox.router, prefix=API_PREFIX)
+    app.include_router(at_risk.router, prefix=API_PREFIX)
+    app.include_router(evaluation.router, prefix=API_PREFIX)
     app.include_router(assignments.router, prefix=API_PREFIX)
     app.include_router(grades.router, prefix=API_PREFIX)
 

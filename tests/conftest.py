@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,7 @@ def mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         "GATEWAY_BODY_IDLE_TIMEOUT_SECONDS": "5",  # a stalled upload is cut off quickly
         "IDENTITY_CAPTCHA_TEST_MODE": "1",  # captchas carry their answer (refused in production)
         "LEARNING_EXAM_SWEEP_SECONDS": "1",  # exams whose time is up are submitted within a second
+        "LEARNING_SWEEP_SECONDS": "1",  # reminders, overdue questions, daily flags: within a second
     }
     schemas = []
     if request.param == "postgresql":
@@ -68,7 +70,8 @@ def mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             schemas.append(schema)
             env[f"{service.upper()}_DATABASE_URL"] = POSTGRES_URL
             env[f"{service.upper()}_DATABASE_SCHEMA"] = schema
-    mesh = Mesh(data_dir=tmp_path_factory.mktemp(f"mesh-{request.param}"), ports=Ports.free(), extra_env=env)
+    mesh = Mesh(data_dir=tmp_path_factory.mktemp(f"mesh-{request.param}"), ports=Ports.free(), extra_env=env,
+                skewed=("learning",))
     mesh.start()
     yield mesh
     mesh.stop()
@@ -84,3 +87,15 @@ def api(mesh: Mesh) -> Api:
 @pytest.fixture(scope="session")
 def platform(api: Api) -> Api:
     return api.login(ADMIN_USERNAME, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def time_travel(mesh: Mesh) -> Iterator[Callable[..., None]]:
+    """Moves the learning service's clock forward for one test: `time_travel(days=3)` (from real time, not
+    cumulative); real time again when the test ends."""
+
+    def move(**delta: float) -> None:
+        mesh.skew_clock(timedelta(**delta).total_seconds())
+
+    yield move
+    mesh.skew_clock(0)

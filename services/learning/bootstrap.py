@@ -16,7 +16,16 @@ from servicekit.service_keys import ServiceGrants, service_key
 from services.learning.adapters.attachments import AttachmentStore
 from services.learning.adapters.course import CoursePeer
 from services.learning.adapters.orm import inbox, outbox
-from services.learning.entrypoints import assessments_server, assignments_server, grades_server, notices_server
+from services.learning.entrypoints import (
+    assessments_server,
+    assignments_server,
+    at_risk_server,
+    evaluation_server,
+    forum_server,
+    grades_server,
+    inbox_server,
+    notices_server,
+)
 from services.learning.entrypoints.grpc_server import SERVICE, LearningServicer
 from services.learning.service_layer.progress import WATCHED_MINUTES_READER, ProgressHandlers
 from services.learning.service_layer.studies import StudyHandlers
@@ -46,9 +55,13 @@ async def build() -> tuple[ServiceHost, Runtime]:
     await store.blobs.ensure_bucket()
     assignments_server.wire(host, runtime, course, store)
     notices_server.wire(host, runtime, course)
+    inbox_server.wire(host, runtime)
     subscriptions: list[Subscription] = [
         *assessments_server.wire(host, runtime, course, progress, studies),
         *grades_server.wire(host, runtime, course, progress, studies),
+        *forum_server.wire(host, runtime, course),
+        *at_risk_server.wire(host, runtime, course),
+        *evaluation_server.wire(host, runtime, course),
     ]
     runtime.attach(host, outbox, inbox, subscriptions)
     host.on_stop.append(identity.close)
