@@ -60,6 +60,23 @@ NUMBERS: dict[str, NumberSpec] = {
                                               integer=True),
     "peer_missed_review_percent": NumberSpec("share of a student's own assignment grade lost per review not done",
                                              100, nullable=True),  # not counted: no penalty
+    # The forum (services/learning/domain/forum.py): questions answered within working days (China's calendar).
+    "forum_answer_working_days": NumberSpec("working days within which the team answers a forum question", 30,
+                                            integer=True),
+    # At-risk learners (学习预警, services/learning/domain/at_risk.py); flagged once a day.
+    "at_risk_inactive_days": NumberSpec("days without any learning activity that flag a student", 90,
+                                        integer=True, nullable=True),
+    "at_risk_behind_points": NumberSpec("points behind the class's release pace (of 100) that flag a student", 100,
+                                        nullable=True),
+    "at_risk_missed_items": NumberSpec("graded items missed (deadline passed, nothing handed in) that flag a "
+                                       "student", 100, integer=True, nullable=True),
+    "at_risk_pace_days": NumberSpec("days of recent pace that must still reach 100% of the course hours before "
+                                    "the exam", 90, integer=True, nullable=True),
+    "at_risk_reminder_days": NumberSpec("days between two reminders to the same flagged student", 90, integer=True),
+    # Student evaluation of teaching (网上评教, services/learning/domain/evaluation.py; seed 002 四(七)).
+    "evaluation_good_score": NumberSpec("a run's evaluation score (of 100) rated good (良好) or better", 100),
+    "evaluation_terms_below": NumberSpec("terms in a row below good that flag a course to its school", 10,
+                                         integer=True),
 }
 
 # Pairs that must stay ordered in the policy in force (smaller, larger).
@@ -96,6 +113,14 @@ PLATFORM_DEFAULTS: dict[str, Value] = {
     "peer_relax_after_hours": 72,
     "peer_relaxed_reviews_needed": 1,
     "peer_missed_review_percent": 10,
+    "forum_answer_working_days": 2,
+    "at_risk_inactive_days": 7,
+    "at_risk_behind_points": 20,
+    "at_risk_missed_items": 2,
+    "at_risk_pace_days": 14,
+    "at_risk_reminder_days": 7,
+    "evaluation_good_score": 80,
+    "evaluation_terms_below": 2,
 }
 PLATFORM_DEFAULTS_VERSION = 1
 
@@ -125,7 +150,7 @@ CHANGSHA_SCHOOL_POLICY: dict[str, Value] = {
     "video_per_class_hour_min_minutes": 3,
     "video_per_class_hour_max_minutes": 15,
     "video_spec": "changsha",
-    # Seed 002 names neither these nor peer grading's numbers; the school's layer files the platform's (a whole
+    # Seed 002 names two terms below good (四(七)); not these, nor peer grading's, the forum's or the alerts' numbers; the school's layer files the platform's (a whole
     # policy, every number its own).
     "video_complete_slack_seconds": 5,
     "pass_mark": 60,
@@ -136,6 +161,14 @@ CHANGSHA_SCHOOL_POLICY: dict[str, Value] = {
     "peer_relax_after_hours": 72,
     "peer_relaxed_reviews_needed": 1,
     "peer_missed_review_percent": 10,
+    "forum_answer_working_days": 2,
+    "at_risk_inactive_days": 7,
+    "at_risk_behind_points": 20,
+    "at_risk_missed_items": 2,
+    "at_risk_pace_days": 14,
+    "at_risk_reminder_days": 7,
+    "evaluation_good_score": 80,
+    "evaluation_terms_below": 2,
 }
 
 
