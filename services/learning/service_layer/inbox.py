@@ -25,11 +25,26 @@ from services.learning.adapters.orm import outbox
 
 DELIVERED = "learning.inbox.delivered"
 MAX_MARK = 500
+SCHOOL_ADMINS = "school-admins:"
+
+
+def school_admins(school_id: str) -> str:
+    """The address of a school's admins as one reader (who they are is the identity service's to say; the first
+    of them to read it marks it read for all, and each is mailed)."""
+    return SCHOOL_ADMINS + school_id
+
+
+def addresses(caller: Caller) -> list[str]:
+    """Whose messages the caller reads: their own, and a school admin their school's admins'."""
+    mine = [caller.user_id]
+    if caller.role == "school_admin" and caller.school_id:
+        mine.append(school_admins(caller.school_id))
+    return mine
 
 
 @dataclass(frozen=True)
 class Message:
-    user_id: str
+    user_id: str  # a user, or school_admins(school)
     kind: str
     key: str      # what it is about: the same (user, key) is delivered once
     title: str
@@ -67,29 +82,29 @@ class InboxHandlers:
     async def list(self, caller: Caller, unread_only: bool, page_size: int, page_token: str
                    ) -> tuple[list[InboxItemRow], str, int]:
         """(the caller's messages newest first, next page token, unread count)."""
-        statement = select(InboxItemRow).where(InboxItemRow.user_id == caller.user_id)
+        statement = select(InboxItemRow).where(InboxItemRow.user_id.in_(addresses(caller)))
         if unread_only:
             statement = statement.where(InboxItemRow.read_at.is_(None))
         async with self.db.read() as session:
             items, token, _ = await fetch_page(
                 session, statement.order_by(InboxItemRow.created_at.desc(), InboxItemRow.id), page_size, page_token)
-            unread = await self._unread(session, caller.user_id)
+            unread = await self._unread(session, caller)
         return items, token, unread
 
     async def mark_read(self, caller: Caller, ids: list[str]) -> tuple[int, int]:
         """(marked, unread left): the caller's own messages only (others' ids mark nothing)."""
         if len(ids) > MAX_MARK:
             raise InvalidArgument(f"at most {MAX_MARK} messages at once")
-        statement = update(InboxItemRow).where(InboxItemRow.user_id == caller.user_id,
+        statement = update(InboxItemRow).where(InboxItemRow.user_id.in_(addresses(caller)),
                                                InboxItemRow.read_at.is_(None))
         if ids:
             statement = statement.where(InboxItemRow.id.in_(ids))
         async with self.db.transaction() as session:
             marked = (await session.execute(statement.values(read_at=self.clock()))).rowcount
-            unread = await self._unread(session, caller.user_id)
+            unread = await self._unread(session, caller)
         return marked, unread
 
     @staticmethod
-    async def _unread(session: AsyncSession, user_id: str) -> int:
+    async def _unread(session: AsyncSession, caller: Caller) -> int:
         return await session.scalar(select(func.count()).select_from(InboxItemRow).where(
-            InboxItemRow.user_id == user_id, InboxItemRow.read_at.is_(None))) or 0
+            InboxItemRow.user_id.in_(addresses(caller)), InboxItemRow.read_at.is_(None))) or 0
