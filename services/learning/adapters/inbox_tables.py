@@ -19,7 +19,7 @@ class InboxItemRow(Base):
     __table_args__ = (UniqueConstraint("user_id", "key", name="uq_inbox_items_user_key"),
                       Index("ix_inbox_items_user_created", "user_id", "created_at"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    user_id: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[str] = mapped_column(String(64))  # a user id, or a school's admins (inbox.school_admins)
     kind: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))

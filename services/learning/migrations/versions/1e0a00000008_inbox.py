@@ -24,7 +24,7 @@ def upgrade() -> None:
     """Upgrade schema."""
     op.create_table('inbox_items',
     sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
