@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from servicekit import working_days
 from servicekit.errors import InvalidArgument
 from services.identity.domain import guards, rules
 from services.identity.domain.importing import map_header, validate_rows
@@ -31,7 +32,7 @@ def test_an_application_is_answered_within_two_working_days(submitted: datetime,
 
 
 def china(month: int, day: int, hour: int = 10, year: int = 2026) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=rules.CHINA_TIME)
+    return datetime(year, month, day, hour, tzinfo=working_days.CHINA_TIME)
 
 
 @pytest.mark.parametrize(
@@ -63,13 +64,13 @@ def test_the_working_day_is_chinas_day_not_utcs() -> None:
 
 
 def test_a_year_the_holiday_calendar_lacks_counts_monday_to_friday() -> None:
-    assert rules.working_calendar_covers(datetime(2026, 12, 31).date())
-    assert not rules.working_calendar_covers(datetime(rules.WORKING_CALENDAR_YEARS[1] + 1, 1, 1).date())
-    year = rules.WORKING_CALENDAR_YEARS[1] + 1
+    assert working_days.working_calendar_covers(datetime(2026, 12, 31).date())
+    assert not working_days.working_calendar_covers(datetime(working_days.WORKING_CALENDAR_YEARS[1] + 1, 1, 1).date())
+    year = working_days.WORKING_CALENDAR_YEARS[1] + 1
     # Without the official data, 1 January is an ordinary weekday and weekends are the only days off.
     first = datetime(year, 1, 1).date()
-    assert rules.is_working_day(first) == (first.weekday() < 5)
-    friday = next(datetime(year, 1, d, 10, tzinfo=rules.CHINA_TIME) for d in range(1, 8)
+    assert working_days.is_working_day(first) == (first.weekday() < 5)
+    friday = next(datetime(year, 1, d, 10, tzinfo=working_days.CHINA_TIME) for d in range(1, 8)
                   if datetime(year, 1, d).weekday() == 4)
     assert rules.answer_due(friday) == friday + timedelta(days=4)  # Tuesday
     # The last covered day still uses the data: Thursday 31 December 2026, then 1 January 2027 (Friday)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
-
-import chinese_calendar
+from datetime import datetime, timedelta
 
 from servicekit.errors import InvalidArgument
+from servicekit.working_days import working_days_later
 
 # Repeated failed logins lock the account for a while; the counter resets on success.
 LOCKOUT_THRESHOLD = 5
@@ -15,9 +14,6 @@ LOCKOUT_DURATION = timedelta(minutes=15)
 
 # The platform answers an out-of-province school's application within 2 working days.
 APPLICATION_ANSWER_WORKING_DAYS = 2
-CHINA_TIME = timezone(timedelta(hours=8), "CST")  # working days are China's days (no daylight saving)
-# The years the holiday package has official data for (its own bounds, read once).
-WORKING_CALENDAR_YEARS = (min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year)
 
 MIN_PASSWORD_LENGTH = 8
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")  # mainland China mobile numbers
@@ -53,39 +49,9 @@ def check_new_password(password: str, *, username: str = "", phone: str = "") ->
         raise InvalidArgument("the password must not be your username, phone number or only digits")
 
 
-def is_working_day(day: date) -> bool:
-    """A working day in mainland China: the `chinese-calendar` package's public holidays and adjusted
-    working days (调休, e.g. a Saturday worked before National Day). For a year its data does not cover
-    (it ships each year's State Council notice, so the next year is missing until a release adds it),
-    Monday to Friday are working days: the deadline is then an estimate that ignores holidays."""
-    if working_calendar_covers(day):
-        return bool(chinese_calendar.is_workday(day))
-    return day.weekday() < 5
-
-
-def working_calendar_covers(day: date) -> bool:
-    """Whether the holiday calendar has the official data for `day`'s year."""
-    return WORKING_CALENDAR_YEARS[0] <= day.year <= WORKING_CALENDAR_YEARS[1]
-
-
 def answer_due(submitted_at: datetime, working_days: int = APPLICATION_ANSWER_WORKING_DAYS) -> datetime:
-    """The deadline: the same time of day, `working_days` of China's working days later, counted on the
-    platform's clock in China (UTC+8) and returned in UTC.
-
-    Public holidays and adjusted working days count as the holiday calendar says (see
-    `is_working_day`); a submission on a day off counts from the next working day's 00:00.
-    """
-    due = submitted_at.astimezone(CHINA_TIME)
-    if not is_working_day(due.date()):
-        due = due.replace(hour=0, minute=0, second=0, microsecond=0)
-        while not is_working_day(due.date()):
-            due += timedelta(days=1)
-    remaining = working_days
-    while remaining:
-        due += timedelta(days=1)
-        if is_working_day(due.date()):
-            remaining -= 1
-    return due.astimezone(UTC)
+    """An application's answer deadline: `working_days` of China's working days later (servicekit.working_days)."""
+    return working_days_later(submitted_at, working_days)
 
 
 def validate_phone(phone: str) -> None:

@@ -19,8 +19,8 @@ POLICY_CACHE_SECONDS = 60.0
 
 
 class CoursePeer:
-    """Calls made on the caller's behalf (their token travels on), except the policy read, which is the learning
-    service's own (granted by the course service to its key)."""
+    """Calls made on the caller's behalf (their token travels on), except the policy and team reads, which are the
+    learning service's own (granted by the course service to its key)."""
 
     def __init__(self, channel: grpc.aio.Channel, key: str) -> None:
         self.stub = course_pb2_grpc.CourseServiceStub(channel)
@@ -56,6 +56,23 @@ class CoursePeer:
     async def classes(self, run_id: str) -> list[course_pb2.CourseClass]:
         reply = await self.stub.ListClasses(course_pb2.ListClassesRequest(run_id=run_id), **self._on_behalf())
         return list(reply.classes)
+
+    async def running_runs(self) -> list[course_pb2.Run]:
+        """The runs running today: the at-risk sweep's own read (no user behind it)."""
+        reply = await self.stub.ListRunningRuns(course_pb2.ListRunningRunsRequest(),
+                                                metadata=self.service_metadata, timeout=TIMEOUT)
+        return list(reply.runs)
+
+    async def run_learners(self, run_id: str) -> course_pb2.RunLearners:
+        """A run's plan, classes (with releases) and students, for the at-risk sweep (the service's own read)."""
+        return await self.stub.GetRunLearners(course_pb2.GetRunLearnersRequest(run_id=run_id),
+                                              metadata=self.service_metadata, timeout=TIMEOUT)
+
+    async def team_ids(self, run_id: str) -> list[str]:
+        """The run's team (the leader first), read with the service's own key: reminders have no user behind them."""
+        team = await self.stub.GetTeam(course_pb2.GetTeamRequest(run_id=run_id), metadata=self.service_metadata,
+                                       timeout=TIMEOUT)
+        return [m.user_id for m in team.members]
 
     async def policy(self, school_id: str, term_code: str) -> dict[str, float]:
         """The numbers in force for a school in a term (kept a minute: a heartbeat must not ask each time)."""

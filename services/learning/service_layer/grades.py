@@ -28,7 +28,7 @@ from services.learning.adapters.course import CoursePeer
 from services.learning.adapters.grade_tables import FaceToFaceMarkRow, FaceToFaceSessionRow, GradingSchemeRow
 from services.learning.adapters.orm import UnitProgress
 from services.learning.domain import grading as rules
-from services.learning.service_layer import assessments, assignments
+from services.learning.service_layer import assessments, assignments, forum
 from services.learning.service_layer.progress import completion, run_seconds
 
 # Headers a face-to-face marks sheet may use (the team's template: 学号, 姓名, 成绩).
@@ -36,13 +36,13 @@ NUMBER_HEADERS = ("学号", "number", "student_number", "student number")
 MARK_HEADERS = ("成绩", "分数", "mark", "score")
 
 RunScores = Callable[[AsyncSession, str], Awaitable[dict[str, list]]]
-SCORED = (rules.QUIZZES, rules.ASSIGNMENTS, rules.FINAL_EXAM)  # items the other handlers score
+SCORED = (rules.QUIZZES, rules.ASSIGNMENTS, rules.FORUM, rules.FINAL_EXAM)  # items the other handlers score
 
 
 async def all_run_scores(session: AsyncSession, run_id: str) -> dict[str, list]:
-    """Every scored item of a run per student: quizzes and the final exam, and assignments."""
+    """Every scored item of a run per student: quizzes and the final exam, assignments, the forum."""
     merged: dict[str, list] = defaultdict(list)
-    for provider in (assessments.run_scores, assignments.run_scores):
+    for provider in (assessments.run_scores, assignments.run_scores, forum.run_scores):
         for student, items in (await provider(session, run_id)).items():
             merged[student].extend(items)
     return dict(merged)
