@@ -42,7 +42,7 @@ NATS_USERS: tuple[str, ...] = (*PRODUCERS, *READERS)
 # listed here (ephemeral ones, such as the token revocation followers) stay open to every user.
 REVIEWED_OWNERS = ("identity", "media", "course", "sharing")
 DURABLES: dict[str, tuple[str, ...]] = {
-    "identity": ("identity-review-decisions", "identity-adoptions"),
+    "identity": ("identity-review-decisions", "identity-adoptions", "identity-inbox-mail"),
     "review": tuple(f"review-{owner}-{kind}" for owner in REVIEWED_OWNERS for kind in ("requests", "withdrawals")),
     "course": ("course-review-decisions", "course-media-changes"),
     "media": ("media-review-decisions",),

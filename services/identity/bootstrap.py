@@ -8,6 +8,7 @@ from pathlib import Path
 
 from contracts.course.v1 import course_pb2, course_pb2_grpc
 from contracts.identity.v1 import identity_pb2_grpc
+from contracts.learning.v1 import inbox_pb2
 from contracts.review.v1 import review_pb2
 from contracts.sharing.v1 import sharing_pb2
 from servicekit.auth import TokenVerifier, access_token_ttl, current_token
@@ -28,6 +29,7 @@ from services.identity.entrypoints.grpc_server import (
 )
 from services.identity.service_layer.handlers import OWNER, IdentityConfig, IdentityHandlers
 from services.identity.service_layer.housekeeping import Housekeeping
+from services.identity.service_layer.inbox_mail import InboxMail
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -73,6 +75,7 @@ async def build() -> tuple[ServiceHost, Runtime]:
         issuer=mesh.token_issuer,
         create_if_missing=mesh.is_development,
     )
+    public_url = settings.env("PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}")
     handlers = IdentityHandlers.build(
         runtime.db,
         signer,
@@ -80,7 +83,7 @@ async def build() -> tuple[ServiceHost, Runtime]:
             host_province=mesh.host_province,
             access_token_ttl=access_token_ttl(),  # the one every process's deny list keeps revocations for
             refresh_token_ttl=timedelta(days=int(settings.env("REFRESH_TOKEN_TTL_DAYS", "14"))),
-            public_url=settings.env("PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}"),
+            public_url=public_url,
             captcha_test_mode=test_mode,
         ),
         teaches_student=teaches_student,
@@ -120,6 +123,12 @@ async def build() -> tuple[ServiceHost, Runtime]:
                 stream="SHARING",
                 filter_subject="sharing.adoption.accepted",
                 handlers={sharing_pb2.AdoptionAccepted: handlers.grants.grant_roster},
+            ),
+            Subscription(
+                durable="identity-inbox-mail",
+                stream="LEARNING",
+                filter_subject="learning.inbox.delivered",
+                handlers={inbox_pb2.InboxDelivered: InboxMail(public_url, smtp.configured).mail},
             ),
         ],
     )

@@ -10,8 +10,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from devmesh.client import Api
+from devmesh.mesh import Mesh
 from servicekit.working_days import working_days_later
 from tests.e2e.conftest import SchoolWorld, create_account
+from tests.e2e.mailbox import body_of, wait_for_mail
 from tests.e2e.test_assignments import class_world
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
@@ -32,10 +34,13 @@ def travel_to(time_travel, when: datetime) -> None:  # type: ignore[no-untyped-d
     time_travel(seconds=(when - datetime.now(UTC)).total_seconds())
 
 
-def test_a_question_answered_late_reminds_the_team_then_the_school(
-    api: Api, center: Api, school: SchoolWorld, other_school: SchoolWorld, time_travel  # type: ignore[no-untyped-def]
+def test_a_question_answered_late_reminds_the_team_then_the_school(  # type: ignore[no-untyped-def]
+    api: Api, platform: Api, mesh: Mesh, center: Api, school: SchoolWorld, other_school: SchoolWorld, time_travel
 ) -> None:
     leader, run_id, _, (asker, other), _ = class_world(api, school, 2)
+    address = f"dean-{uuid.uuid4().hex[:6]}@school.example"  # a second admin of the school, with an address
+    create_account(platform, api, role="school_admin", school_id=school.id, username=address.split("@")[0],
+                   name="教务处", email=address)
     topics = f"/learning/runs/{run_id}/forum/topics"
     topic = leader.post(topics, {"title": "第一章讨论", "description": "本章的问题在这里提"})
     question = asker.post(f"/learning/forum/topics/{topic['id']}/threads", {
@@ -58,6 +63,8 @@ def test_a_question_answered_late_reminds_the_team_then_the_school(
     travel_to(time_travel, working_days_later(due, 1) + timedelta(minutes=1))
     wait_until(lambda: "forum_overdue" in inbox_kinds(school.admin), timeout=20)
     assert len(inbox_kinds(leader)["forum_overdue"]) == 1
+    mail = wait_for_mail(mesh, address)
+    assert question["title"] in str(mail["Subject"]) and question["id"] in body_of(mail)
     unread = school.admin.get("/inbox?unread_only=true")
     assert unread["unread"] >= 1
     marked = school.admin.post("/inbox/read", {"ids": [unread["items"][0]["id"]]})
