@@ -9,6 +9,8 @@ import os
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
+# The period of a service's reminder and flag sweeps (a test mesh: every second).
+SWEEP_ENV, SWEEP_DEFAULT_SECONDS = "LEARNING_SWEEP_SECONDS", 300.0
 
 
 def every(period_env: str, default_seconds: float, job: Callable[[], Awaitable[object]]

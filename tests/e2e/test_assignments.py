@@ -212,6 +212,10 @@ def test_notices_reach_the_run_or_one_class_and_are_marked_read(
 
     seen = s0.get(path)
     assert [n["title"] for n in seen["notices"]] == ["本班见面课", "开课通知"] and seen["unread"] == 2
+    # Each one reaches its readers' inboxes too (another class's does not).
+    titles = {i["title"] for i in s0.get("/inbox")["items"] if i["kind"] == "notice"}
+    assert titles == {"课程通知：开课通知", "课程通知：本班见面课"}
+    assert not [i for i in stranger.get("/inbox")["items"] if i["run_id"] == run_id]
     assert s0.post(f"/learning/notices/{everyone['id']}/read")["read"] is True
     s0.post(f"/learning/notices/{everyone['id']}/read")  # twice is once
     assert s0.get(path)["unread"] == 1 and s1.get(path)["unread"] == 2

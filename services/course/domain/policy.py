@@ -150,8 +150,8 @@ CHANGSHA_SCHOOL_POLICY: dict[str, Value] = {
     "video_per_class_hour_min_minutes": 3,
     "video_per_class_hour_max_minutes": 15,
     "video_spec": "changsha",
-    # Seed 002 names two terms below good (四(七)); not these, nor peer grading's, the forum's or the alerts' numbers; the school's layer files the platform's (a whole
-    # policy, every number its own).
+    # Seed 002 names two terms below good (四(七)), not these, nor peer grading's, the forum's or the alerts'
+    # numbers; the school's layer files the platform's (a whole policy, every number its own).
     "video_complete_slack_seconds": 5,
     "pass_mark": 60,
     "peer_reviews_each": 5,

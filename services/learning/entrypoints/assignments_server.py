@@ -16,6 +16,7 @@ from servicekit.clock import timestamp
 from servicekit.errors import InvalidArgument
 from servicekit.grpc_server import ServiceHost
 from servicekit.runtime import Runtime
+from servicekit.schedule import SWEEP_DEFAULT_SECONDS, SWEEP_ENV, every
 from services.learning.adapters.assignment_tables import AssignmentRow
 from services.learning.adapters.attachments import AttachmentStore, StoredFile
 from services.learning.adapters.course import CoursePeer
@@ -31,6 +32,7 @@ from services.learning.service_layer.assignments import (
     rubric_of,
 )
 from services.learning.service_layer.peer_reviews import PeerReviewHandlers, ReviewTask
+from services.learning.service_layer.reminders import AssignmentReminders
 
 SERVICE = "learning.v1.AssignmentService"
 
@@ -40,6 +42,7 @@ def wire(host: ServiceHost, runtime: Runtime, course: CoursePeer, store: Attachm
     reviews = PeerReviewHandlers(runtime.db, assignments)
     host.add_servicer(assignments_pb2_grpc.add_AssignmentServiceServicer_to_server,
                       AssignmentServicer(assignments, reviews), SERVICE)
+    host.workers.append(every(SWEEP_ENV, SWEEP_DEFAULT_SECONDS, AssignmentReminders(runtime.db, course).sweep))
 
 
 # ---- translation --------------------------------------------------------------------------------------

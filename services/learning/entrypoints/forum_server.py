@@ -10,7 +10,7 @@ from servicekit.clock import timestamp
 from servicekit.consumer import Subscription
 from servicekit.grpc_server import ServiceHost
 from servicekit.runtime import Runtime
-from servicekit.schedule import every
+from servicekit.schedule import SWEEP_DEFAULT_SECONDS, SWEEP_ENV, every
 from services.learning.adapters.course import CoursePeer
 from services.learning.adapters.forum_tables import ForumAuditRow, ForumPostRow, ForumReportRow, ForumTopicRow
 from services.learning.domain.forum import ScoringRule
@@ -18,7 +18,6 @@ from services.learning.service_layer.forum import ForumHandlers, Stats, ThreadVi
 from services.learning.service_layer.forum_moderation import ModerationHandlers
 
 SERVICE = "learning.v1.ForumService"
-SWEEP_ENV, SWEEP_DEFAULT_SECONDS = "LEARNING_SWEEP_SECONDS", 300.0
 
 
 def wire(host: ServiceHost, runtime: Runtime, course: CoursePeer) -> list[Subscription]:

@@ -1,5 +1,6 @@
 """Course notices: the run's team posts one to the whole run or to one of its classes; a student reads the run-wide
-ones and their own class's, each marked read once opened; the staff see every notice with how many have read it."""
+ones and their own class's, each marked read once opened (and in their inbox, mailed where they have an address);
+the staff see every notice with how many have read it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from services.learning.adapters.assignment_tables import NoticeReadRow, NoticeRo
 from services.learning.adapters.course import CoursePeer
 from services.learning.domain.peer_review import MAX_TITLE
 from services.learning.service_layer.assessments import Access
+from services.learning.service_layer.inbox import Message, deliver
 
 MAX_BODY = 20_000
 
@@ -45,8 +47,13 @@ class NoticeHandlers:
                         title=check_text(title, "the title", MAX_TITLE),
                         body=check_text(body, "the notice", MAX_BODY), posted_by=caller.user_id,
                         poster_name=caller.name, posted_at=self.clock())
+        learners = await self.course.run_learners(run_id)
+        readers = [s.user_id for s in learners.students if not class_id or s.class_id == class_id]
         async with self.db.transaction() as session:
             session.add(row)
+            await deliver(session, [Message(user, "notice", f"notice:{row.id}", f"课程通知：{row.title}",
+                                            row.body[:500], link=f"/student/runs/{run_id}", run_id=run_id)
+                                    for user in readers], row.posted_at)
         return NoticeView(row)
 
     async def list(self, caller: Caller, run_id: str) -> tuple[list[NoticeView], int]:
