@@ -62,6 +62,8 @@ class QuizBody(BaseModel):
     mode: Literal["", "online", "offline"] = ""
     weight: float = Field(0, ge=0, le=1000, description="0 = 1")
     items: list[ItemBody] = Field(default_factory=list, max_length=200)
+    open_answers_by: Literal["", "team", "peer"] = Field("", description="an online exam's open answers: graded "
+                                                                         "by the team (default) or by peers")
 
 
 class AnswerBody(BaseModel):

@@ -20,6 +20,7 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.service_keys import SERVICE_ROLE
 from services.course.adapters.orm import (
     ChapterRelease,
     ClassStudent,
@@ -66,6 +67,10 @@ class RosterReport:
     over_limit: list[OverLimit] = field(default_factory=list)
 
 
+# Services that read a run's team with their own key (servicekit.service_keys): the learning service's reminders.
+TEAM_READING_SERVICES = ("learning",)
+
+
 class TeamHandlers:
     def __init__(self, db: Database, courses: CourseHandlers, identity: IdentityClient,
                  adopted: Callable[[str, str], Awaitable[bool]], clock: Callable[[], datetime] = utcnow) -> None:
@@ -93,8 +98,17 @@ class TeamHandlers:
         return await self.identity.find_teachers(query)
 
     async def team(self, caller: Caller, run_id: str) -> tuple[Course, list[RunMember]]:
+        """The run's team; also to the learning service's own key (`TEAM_READING_SERVICES`: its reminders of
+        overdue forum questions have no user behind them)."""
         async with self.db.transaction() as session:
-            run, course = await self._run_and_course(session, caller, run_id)
+            if caller.role == SERVICE_ROLE:
+                run = await session.get(Run, run_id)
+                if run is None:
+                    raise NotFound("no such run")
+                course = await session.get(Course, run.course_id)
+                assert course is not None
+            else:
+                run, course = await self._run_and_course(session, caller, run_id)
             members = list(await session.scalars(
                 select(RunMember).where(RunMember.run_id == run.id).order_by(RunMember.added_at)))
             return course, members

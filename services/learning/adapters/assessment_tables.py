@@ -51,6 +51,7 @@ class QuizRow(Base):
     mode: Mapped[str] = mapped_column(String(10), default="online")
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     total_points: Mapped[float] = mapped_column(Float, default=0.0)
+    open_answers_by: Mapped[str] = mapped_column(String(10), default="team")  # exams: team, or peer (互评)
     created_by: Mapped[str] = mapped_column(String(36), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

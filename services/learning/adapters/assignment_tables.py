@@ -29,6 +29,9 @@ class AssignmentRow(Base):
     late_until: Mapped[datetime | None]
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     peer_json: Mapped[str] = mapped_column(Text, default="{}")
+    # An exam's open question graded by peers: its answers are the submissions, its grades go back to the exam.
+    quiz_id: Mapped[str] = mapped_column(String(36), default="", index=True)
+    question_id: Mapped[str] = mapped_column(String(36), default="")
     created_by: Mapped[str] = mapped_column(String(36), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -173,6 +173,10 @@ def percent(points: float, max_points: float) -> float:
 # ---- quizzes --------------------------------------------------------------------------------------
 
 IN_VIDEO, UNIT_TEST, EXAM = "in_video", "unit_test", "exam"
+# Who grades an exam's open answers: the team, or peers the way a peer-graded assignment is (同伴互评, seed 002
+# annex 1 三.11), once the exam has closed.
+BY_TEAM, BY_PEERS = "team", "peer"
+OPEN_GRADERS = (BY_TEAM, BY_PEERS)
 QUIZ_KINDS = (IN_VIDEO, UNIT_TEST, EXAM)
 AFTER_SUBMIT, AFTER_CLOSE, NEVER = "after_submit", "after_close", "never"
 SHOW_ANSWERS = (AFTER_SUBMIT, AFTER_CLOSE, NEVER)

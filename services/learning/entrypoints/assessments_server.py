@@ -77,7 +77,7 @@ def quiz_message(quiz: QuizRow, count: int, now: datetime, released: bool = True
                    opens_at=timestamp(quiz.opens_at), closes_at=timestamp(quiz.closes_at),
                    duration_minutes=quiz.duration_minutes, mode=quiz.mode, weight=quiz.weight, question_count=count,
                    total_points=quiz.total_points, state=rules.quiz_state(now, quiz.opens_at, quiz.closes_at),
-                   released=released)
+                   released=released, open_answers_by=quiz.open_answers_by)
 
 
 def item_message(item: QuizQuestionRow, with_key: bool) -> pb.QuizQuestion:
@@ -162,7 +162,8 @@ class AssessmentServicer(assessments_pb2_grpc.AssessmentServiceServicer):
                         closes_at=_when(request.closes_at, request.HasField("closes_at")),
                         duration_minutes=request.duration_minutes, mode=request.mode,
                         weight=request.weight if request.weight else None,
-                        items=[(i.question_id, i.points) for i in request.items])
+                        items=[(i.question_id, i.points) for i in request.items],
+                        open_answers_by=request.open_answers_by)
         quiz = await self.quizzes.create_quiz(require_caller(), spec)
         return quiz_message(quiz, len(spec.items), self.quizzes.clock())
 

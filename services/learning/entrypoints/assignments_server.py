@@ -31,6 +31,7 @@ from services.learning.service_layer.assignments import (
     policy_of,
     rubric_of,
 )
+from services.learning.service_layer.exam_peer import ExamPeerGrading
 from services.learning.service_layer.peer_reviews import PeerReviewHandlers, ReviewTask
 from services.learning.service_layer.reminders import AssignmentReminders
 
@@ -43,6 +44,7 @@ def wire(host: ServiceHost, runtime: Runtime, course: CoursePeer, store: Attachm
     host.add_servicer(assignments_pb2_grpc.add_AssignmentServiceServicer_to_server,
                       AssignmentServicer(assignments, reviews), SERVICE)
     host.workers.append(every(SWEEP_ENV, SWEEP_DEFAULT_SECONDS, AssignmentReminders(runtime.db, course).sweep))
+    host.workers.append(every(SWEEP_ENV, SWEEP_DEFAULT_SECONDS, ExamPeerGrading(runtime.db, course).sweep))
 
 
 # ---- translation --------------------------------------------------------------------------------------

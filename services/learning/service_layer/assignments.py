@@ -130,8 +130,9 @@ async def standings(session: AsyncSession, assignment: AssignmentRow, submission
 async def run_scores(session: AsyncSession, run_id: str) -> dict[str, list[ScoredItem]]:
     """Every assignment of a run as the gradebook counts it, per student who submitted any (same contract as the
     assessments' run_scores: each student's list holds every assignment, score None where not graded)."""
-    assignments = list(await session.scalars(select(AssignmentRow).where(AssignmentRow.run_id == run_id)
-                                             .order_by(AssignmentRow.created_at, AssignmentRow.id)))
+    assignments = list(await session.scalars(select(AssignmentRow).where(  # exam questions count in the exam
+        AssignmentRow.run_id == run_id, AssignmentRow.quiz_id == "").order_by(AssignmentRow.created_at,
+                                                                               AssignmentRow.id)))
     if not assignments:
         return {}
     now = utcnow()
@@ -231,6 +232,9 @@ class AssignmentHandlers:
                      keep: list[str]) -> SubmissionView:
         assignment, access = await self.assignment(caller, assignment_id)
         access.require_student("answer assignments")
+        if assignment.quiz_id:
+            raise FailedPrecondition("this is an exam question's peer review: the answers are the exam's",
+                                     reason="EXAM_ANSWERS")
         late = rules.check_submission_open(assignment.opens_at, assignment.deadline, assignment.late_until,
                                            self.clock())
         text = rules.check_text(text, "the answer", rules.MAX_ANSWER, required=False)

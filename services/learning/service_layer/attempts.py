@@ -180,6 +180,8 @@ class AttemptHandlers:
     async def pending(self, caller: Caller, quiz_id: str) -> list[Pending]:
         quiz, access = await self.quizzes.quiz_with_access(caller, quiz_id)
         access.require_team(GRADE, "grade open answers")
+        if quiz.open_answers_by == rules.BY_PEERS:
+            return []  # graded by peers (exam_peer), settled by the team on the review assignments
         async with self.db.read() as session:
             items = {i.question_id: i for i in await self._items(session, quiz_id)}
             attempts = list(await session.scalars(select(AttemptRow).where(
@@ -217,6 +219,9 @@ class AttemptHandlers:
             if item.kind != rules.OPEN:
                 raise InvalidArgument("only open answers are graded by the team; the others are graded on "
                                       "submission", reason="NOT_AN_OPEN_QUESTION")
+            if quiz.open_answers_by == rules.BY_PEERS:
+                raise FailedPrecondition("peers grade this exam's open answers; the team overrides a grade, with "
+                                         "its reason, on the question's review assignment", reason="PEER_GRADED")
             if not 0 <= points <= item.points:
                 raise InvalidArgument(f"points are 0..{item.points:g} for this question")
             marks = marks_of(attempt)

@@ -49,6 +49,7 @@ class QuizSpec:
     mode: str = ""
     weight: float | None = None
     items: list[tuple[str, float]] = field(default_factory=list)
+    open_answers_by: str = ""
 
 
 @dataclass
@@ -122,6 +123,8 @@ class QuizHandlers:
             if missing:
                 raise InvalidArgument(f"not questions of this run's bank: {', '.join(missing[:5])}",
                                       reason="BAD_QUIZ")
+            if quiz.open_answers_by == rules.BY_PEERS and not any(q.kind == rules.OPEN for q in questions.values()):
+                raise InvalidArgument("peers grade open answers: the exam has no open question", reason="BAD_QUIZ")
             session.add(quiz)
             for position, (question_id, points) in enumerate(spec.items, 1):
                 question = questions[question_id]
@@ -186,12 +189,17 @@ class QuizHandlers:
             raise bad("a question appears twice")
         if any(not 0 < points <= rules.MAX_POINTS for _, points in spec.items):
             raise bad(f"each question's points are more than 0 and at most {rules.MAX_POINTS:.0f}")
+        graders = spec.open_answers_by or rules.BY_TEAM
+        if graders not in rules.OPEN_GRADERS:
+            raise bad(f"open_answers_by is one of {', '.join(rules.OPEN_GRADERS)}")
+        if graders == rules.BY_PEERS and not (exam and mode == rules.ONLINE):
+            raise bad("peers grade the open answers of an online exam only")
         return QuizRow(id=new_id(), run_id=spec.run_id, kind=spec.kind, title=title, unit_id=unit_id,
                        chapter_id=chapter_id, at_seconds=at_seconds, attempts_allowed=attempts,
                        grading_method=method, show_answers=show, opens_at=spec.opens_at, closes_at=spec.closes_at,
                        duration_minutes=spec.duration_minutes if exam else 0.0, mode=mode, weight=weight,
                        total_points=sum(points for _, points in spec.items) if mode == rules.ONLINE else 100.0,
-                       created_by=access.caller.user_id, created_at=self.clock())
+                       open_answers_by=graders, created_by=access.caller.user_id, created_at=self.clock())
 
     # ---- reading quizzes ------------------------------------------------------------------------
 
