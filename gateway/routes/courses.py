@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
@@ -259,6 +259,34 @@ async def add_material(course_id: str, body: MaterialBody, backends: Backends, m
 async def remove_material(course_id: str, asset_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
     return as_json(await _call(backends, "RemoveMaterial",
                                pb.RemoveMaterialRequest(course_id=course_id, asset_id=asset_id), me))
+
+
+# ---- a course stopped after its students' evaluation (seed 002 四(七)) ------------------------
+
+class LiftStopBody(BaseModel):
+    note: str = Field("", max_length=2000, description="what was rectified (整改完毕)")
+
+
+@router.post("/courses/{course_id}/stop", **returns(pb.Course))
+async def stop_course(course_id: str, body: ReasonBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The course's school admin stops it from opening new runs (its evaluation was below good), with a reason."""
+    return as_json(await _call(backends, "StopCourse", pb.StopCourseRequest(course_id=course_id, reason=body.reason),
+                               me))
+
+
+@router.post("/courses/{course_id}/lift-stop", **returns(pb.Course))
+async def lift_course_stop(course_id: str, body: LiftStopBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The course's school admin lifts the stop once the course is rectified."""
+    return as_json(await _call(backends, "LiftCourseStop",
+                               pb.LiftCourseStopRequest(course_id=course_id, note=body.note), me))
+
+
+@router.get("/leader-standing", **returns(pb.LeaderStanding))
+async def leader_standing(backends: Backends, me: SignedIn,
+                          user_id: str = Query("", max_length=36)) -> dict[str, Any]:
+    """Whether a course leader may file new course-building applications (not while a course they lead is stopped):
+    the caller's own, or a school admin's question about one of their school's teachers."""
+    return as_json(await _call(backends, "GetLeaderStanding", pb.GetLeaderStandingRequest(user_id=user_id), me))
 
 
 @router.post("/courses/{course_id}/mooc-application", **returns(pb.MoocApplication, 201))

@@ -24,11 +24,11 @@ from services.course.adapters.orm import inbox, outbox
 from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
 from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.courses import CourseHandlers
-from services.course.service_layer.learners import LearnerHandlers
+from services.course.service_layer.learners import AT_RISK_SWEEPER, LearnerHandlers
 from services.course.service_layer.policies import POLICY_READING_SERVICES, PolicyHandlers
 from services.course.service_layer.registry import OWNER, RegistryHandlers, Teachers
 from services.course.service_layer.statistics import StatisticsHandlers
-from services.course.service_layer.teams import IdentityClient, TeamHandlers
+from services.course.service_layer.teams import TEAM_READING_SERVICES, IdentityClient, TeamHandlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -102,7 +102,12 @@ async def build() -> tuple[ServiceHost, Runtime]:
     # The media service (its API and its workers) and the learning service read a school's policy in force with
     # their own keys: a worker's job has no user behind it. Those keys open this one read and nothing else.
     grants = ServiceGrants({name: service_key(name, mesh) for name in POLICY_READING_SERVICES},
-                           {f"/{SERVICE}/GetEffectivePolicy": POLICY_READING_SERVICES})
+                           {f"/{SERVICE}/GetEffectivePolicy": POLICY_READING_SERVICES,
+                            # the learning service's daily at-risk sweep lists runs' learners
+                            f"/{SERVICE}/ListRunningRuns": (AT_RISK_SWEEPER,),
+                            f"/{SERVICE}/GetRunLearners": (AT_RISK_SWEEPER,),
+                            # the learning service reminds a run's team of overdue forum questions
+                            f"/{SERVICE}/GetTeam": TEAM_READING_SERVICES})
     host = ServiceHost("course", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer),
                                                    service_grants=grants))
     # The school report's minutes watched come from the learning service, asked with this service's own key (no

@@ -103,6 +103,10 @@ class Course(Base):
     total_credits: Mapped[float] = mapped_column(Float, default=0.0)
     class_hours: Mapped[float] = mapped_column(Float, default=0.0)  # 学时, where the policy counts them
     overview_json: Mapped[str] = mapped_column(Text)
+    # Stopped from opening new runs by its school (student evaluation below good, seed 002 四(七)) until lifted.
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    stop_reason: Mapped[str] = mapped_column(Text, default="")
+    stopped_by: Mapped[str] = mapped_column(String(36), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

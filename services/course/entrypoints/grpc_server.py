@@ -15,6 +15,7 @@ from services.course.domain import courses as rules
 from services.course.domain import policy as policy_rules
 from services.course.domain.runs import PERMISSIONS
 from services.course.service_layer.categories import CategoryHandlers
+from services.course.service_layer.course_stop import CourseStopHandlers
 from services.course.service_layer.courses import CourseHandlers
 from services.course.service_layer.learners import EnrolmentView, LearnerHandlers, LearnerView, RosterView
 from services.course.service_layer.plans import PlanView
@@ -68,7 +69,9 @@ def course_message(course: Course, figures: dict) -> pb.Course:
         missing_video_minutes=figures["missing_video_minutes"], credit_policy=figures["credit_policy"],
         run_count=figures["run_count"], read_only=course.kind == rules.SPOC_SYNCHRONOUS,
         class_hours=course.class_hours, missing_class_hours=figures["missing_class_hours"],
+        stopped=course.stopped_at is not None, stop_reason=course.stop_reason,
     )
+    _time(message.stopped_at, course.stopped_at)
     for material in figures["materials"]:
         added = message.materials.add(asset_id=material.asset_id, kind=material.kind, title=material.title)
         _time(added.added_at, material.added_at)
@@ -287,6 +290,25 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
         return course_message(*(await self.courses.remove_material(require_caller(), request.course_id,
                                                                    request.asset_id)))
 
+    # a course stopped after its student evaluation
+    async def StopCourse(self, request, context):  # type: ignore[no-untyped-def]
+        await CourseStopHandlers(self.courses.db, self.courses.clock).stop(require_caller(), request.course_id,
+                                                                           request.reason)
+        return course_message(*(await self.courses.get_course(require_caller(), request.course_id)))
+
+    async def LiftCourseStop(self, request, context):  # type: ignore[no-untyped-def]
+        await CourseStopHandlers(self.courses.db, self.courses.clock).lift(require_caller(), request.course_id)
+        return course_message(*(await self.courses.get_course(require_caller(), request.course_id)))
+
+    async def GetLeaderStanding(self, request, context):  # type: ignore[no-untyped-def]
+        standing = await CourseStopHandlers(self.courses.db, self.courses.clock).standing(require_caller(),
+                                                                                          request.user_id)
+        names = "、".join(c.name for c in standing.stopped_courses)
+        return pb.LeaderStanding(user_id=standing.user_id, may_apply=standing.may_apply,
+                                 stopped_course_ids=[c.id for c in standing.stopped_courses],
+                                 reason="" if standing.may_apply else
+                                 f"stopped after their students' evaluation, until rectified: {names}")
+
     # plans
     async def GetPlan(self, request, context):  # type: ignore[no-untyped-def]
         return plan_message(await self.courses.get_plan(require_caller(), request.course_id, request.run_id))
@@ -427,6 +449,25 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
 
     async def GetClassRoster(self, request, context):  # type: ignore[no-untyped-def]
         return class_roster_message(await self.learners.roster(require_caller(), request.class_id))
+
+    async def ListRunningRuns(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.ListRunningRunsResponse(runs=[
+            run_message(f.run, f.course, f.state, f.public_class_id)
+            for f in await self.learners.running_runs(require_caller())])
+
+    async def GetRunLearners(self, request, context):  # type: ignore[no-untyped-def]
+        view, rosters = await self.learners.run_learners(require_caller(), request.run_id)
+        reply = pb.RunLearners(context=learner_context_message(view))
+        seen: set[str] = set()
+        for roster in sorted(rosters, key=lambda r: r.course_class.is_public):  # a teacher's class before the public
+            reply.classes.append(class_message(roster.course_class, len(roster.students), roster.releases))
+            for row, school in roster.students:
+                if row.user_id not in seen:
+                    seen.add(row.user_id)
+                    learner = reply.students.add(user_id=row.user_id, number=row.number, name=row.name,
+                                                 school_id=school, class_id=roster.course_class.id)
+                    _time(learner.joined_at, row.added_at)
+        return reply
 
     async def GetSchoolUsage(self, request, context):  # type: ignore[no-untyped-def]
         classes, students = await self.courses.school_usage(require_caller(), request.run_id, request.school_id)

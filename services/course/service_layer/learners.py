@@ -15,6 +15,7 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import NotFound, PermissionDenied
+from servicekit.service_keys import SERVICE_ROLE
 from services.course.adapters.orm import (
     ChapterRelease,
     ClassStudent,
@@ -29,6 +30,7 @@ from services.course.domain import runs as run_rules
 from services.course.service_layer.courses import CourseHandlers
 
 STUDENT, TEAM, SCHOOL_ADMIN = "student", "team", "school_admin"
+AT_RISK_SWEEPER = "learning"  # the one service whose key lists runs' learners (its daily at-risk sweep)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class RosterView:
     course_class: CourseClass
     releases: list[tuple[str, str, datetime, bool]]  # chapter id, title, release time, released now
     students: list[tuple[ClassStudent, str]]  # the row, the student's school ("" for a public learner)
+
+
+RosterViews = list[RosterView]
 
 
 def student_school(row: ClassStudent, course_class: CourseClass) -> str:
@@ -227,3 +232,47 @@ class LearnerHandlers:
             students = list(await session.scalars(select(ClassStudent).where(
                 ClassStudent.class_id == course_class.id).order_by(ClassStudent.number, ClassStudent.added_at)))
         return RosterView(course_class, releases, [(s, student_school(s, course_class)) for s in students])
+
+    # ---- the learning service's at-risk sweep (its own key) -----------------------------------------
+
+    @staticmethod
+    def _require_sweeper(caller: Caller) -> None:
+        if caller.role != SERVICE_ROLE or caller.user_id != f"service:{AT_RISK_SWEEPER}":
+            raise PermissionDenied("the runs' learners are listed for the learning service's sweep only")
+
+    async def running_runs(self, caller: Caller) -> list[RunFacts]:
+        """The runs running today (approved, their term under way)."""
+        self._require_sweeper(caller)
+        today = self.clock().date()
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Run).join(Course, Course.id == Run.course_id)
+                .join(Term, (Term.province_code == Course.province_code) & (Term.code == Run.term_code))
+                .where(Run.state.in_(run_rules.APPROVED_STATES), Term.starts_on <= today, Term.ends_on >= today)
+                .order_by(Run.created_at))).scalars().all()
+            return [await self._facts(session, run) for run in rows]
+
+    async def run_learners(self, caller: Caller, run_id: str) -> tuple[LearnerView, RosterViews]:
+        """A run as its team sees it, its classes (with releases) and its students, each once (in the class their
+        teacher made rather than the public one)."""
+        self._require_sweeper(caller)
+        async with self.db.read() as session:
+            run = await session.get(Run, run_id)
+            if run is None:
+                raise NotFound("no such run")
+            view = await self._view(session, await self._facts(session, run), TEAM, [], None, None)
+            classes = list(await session.scalars(select(CourseClass).where(CourseClass.run_id == run.id)
+                                                 .order_by(CourseClass.created_at)))
+            chapters = {n.node.id: n.node.title for n in view.nodes if n.node.kind == "chapter"}
+            now = self.clock()
+            rosters: RosterViews = []
+            for course_class in classes:
+                releases = [(r.chapter_id, chapters.get(r.chapter_id, ""), r.release_at,
+                             run_rules.is_released(r.release_at, now))
+                            for r in await session.scalars(select(ChapterRelease).where(
+                                ChapterRelease.class_id == course_class.id).order_by(ChapterRelease.release_at))]
+                students = list(await session.scalars(select(ClassStudent).where(
+                    ClassStudent.class_id == course_class.id).order_by(ClassStudent.number)))
+                rosters.append(RosterView(course_class, releases,
+                                          [(s, student_school(s, course_class)) for s in students]))
+        return view, rosters

@@ -23,6 +23,7 @@ from services.course.adapters.orm import (
     Term,
     outbox,
 )
+from services.course.domain import course_stop as stop_rules
 from services.course.domain import courses as rules
 from services.course.domain import plan as plan_rules
 from services.course.domain import policy as policy_rules
@@ -66,6 +67,7 @@ class RunHandlers:
             await self._see(session, caller, course)
             if caller.user_id != course.leader_id:
                 raise PermissionDenied("the course leader opens runs")
+            stop_rules.check_may_open_run(course.name, course.stopped_at, course.stop_reason)
             await self._known_term(session, course, term_code)
             previous = await session.scalar(select(Run).where(Run.course_id == course.id).order_by(Run.number.desc()))
             run = Run(id=new_id(), course_id=course.id, school_id=course.school_id,

@@ -75,4 +75,12 @@ class RunProgress(Base):
 
 
 # The other aggregates' tables live on this metadata too (imported for Alembic and the models test).
-from services.learning.adapters import assessment_tables, assignment_tables, grade_tables  # noqa: E402,F401
+from services.learning.adapters import (  # noqa: E402,F401
+    assessment_tables,
+    assignment_tables,
+    at_risk_tables,
+    evaluation_tables,
+    forum_tables,
+    grade_tables,
+    inbox_tables,
+)

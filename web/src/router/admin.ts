@@ -1,6 +1,6 @@
 // The school admin's pages: review queues, accounts and imports, adoptions both ways, certificates.
 import type { RouteRecordRaw } from 'vue-router'
-import { Checked, Collection, Connection, Medal, UserFilled } from '@element-plus/icons-vue'
+import { Checked, Collection, Connection, Medal, StarFilled, UserFilled } from '@element-plus/icons-vue'
 
 const roles = ['school_admin' as const]
 const adopters = ['school_admin' as const, 'teacher' as const]
@@ -29,6 +29,12 @@ export const routes: RouteRecordRaw[] = [
     name: 'admin-adoptions',
     component: () => import('@/views/admin/AdoptionsPage.vue'),
     meta: { roles: adopters, menu: 'admin.menu.adoptions', icon: Connection },
+  },
+  {
+    path: 'admin/evaluation',
+    name: 'admin-evaluation',
+    component: () => import('@/views/admin/EvaluationPage.vue'),
+    meta: { roles, menu: 'admin.menu.evaluation', icon: StarFilled },
   },
   {
     path: 'admin/certificates',

@@ -15,6 +15,15 @@ const en: typeof zh = {
     due: 'Due',
     enter: 'Open the course',
   },
+  evaluation: {
+    title: 'Evaluate this course',
+    window: 'Evaluation is open from {opens} to {closes}',
+    anonymous: 'Anonymous: teachers never see who said what. You rate a course once.',
+    comment: 'Comments (optional)',
+    submit: 'Submit',
+    submitted: 'You have rated this course. Thank you!',
+    thanks: 'Thank you for your evaluation',
+  },
   course: {
     plan: 'Chapters',
     notReleased: 'Not open yet',

@@ -13,6 +13,15 @@ export default {
     due: '待完成',
     enter: '进入课程',
   },
+  evaluation: {
+    title: '网上评教',
+    window: '评教时间：{opens} 至 {closes}',
+    anonymous: '评价匿名：教师看不到是谁的评价。每门课程只能评价一次。',
+    comment: '意见与建议（可选）',
+    submit: '提交评价',
+    submitted: '你已评价本课程，谢谢！',
+    thanks: '评价已提交',
+  },
   course: {
     plan: '课程章节',
     notReleased: '未开放',
