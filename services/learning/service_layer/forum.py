@@ -63,7 +63,7 @@ class Stats:
 
 
 def thread_link(row: ForumThreadRow) -> str:
-    return f"/courses/runs/{row.run_id}/forum/{row.id}"
+    return f"/runs/{row.run_id}/forum/{row.id}"  # the console's forum page
 
 
 class ForumHandlers:

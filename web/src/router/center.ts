@@ -1,6 +1,6 @@
 // The provincial center's pages: the province's statistics, reviews, the MOOC registry, sharing lists, the term calendar.
 import type { RouteRecordRaw } from 'vue-router'
-import { Calendar, Checked, DataAnalysis, Files, Notebook } from '@element-plus/icons-vue'
+import { Calendar, ChatLineSquare, Checked, DataAnalysis, Files, Notebook } from '@element-plus/icons-vue'
 
 const roles = ['center_admin' as const]
 
@@ -34,5 +34,11 @@ export const routes: RouteRecordRaw[] = [
     name: 'center-terms',
     component: () => import('@/views/center/TermsPage.vue'),
     meta: { roles, menu: 'center.menu.terms', icon: Calendar },
+  },
+  {
+    path: 'center/blocked-words',
+    name: 'center-blocked-words',
+    component: () => import('@/views/center/BlockedWords.vue'),
+    meta: { roles, menu: 'center.menu.blockedWords', icon: ChatLineSquare },
   },
 ]

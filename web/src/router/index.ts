@@ -1,5 +1,5 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
-import { Reading, User } from '@element-plus/icons-vue'
+import { Bell, Reading, User } from '@element-plus/icons-vue'
 import './meta'
 import { session, type Role } from '@/session'
 import { loadMe } from '@/account'
@@ -38,6 +38,8 @@ const consolePages: RouteRecordRaw = {
     { path: 'profile', name: 'profile', component: () => import('@/views/common/ProfilePage.vue'), meta: { menu: 'common.menu.profile', icon: User } },
     { path: 'sharing', name: 'sharing', component: () => import('@/views/common/SharingSearch.vue'), meta: { menu: 'common.menu.sharing', icon: Reading } },
     { path: 'sharing/entries/:entryId', name: 'sharing-entry', component: () => import('@/views/common/SharingEntry.vue'), props: true },
+    { path: 'inbox', name: 'inbox', component: () => import('@/views/common/InboxPage.vue'), meta: { menu: 'common.menu.inbox', icon: Bell } },
+    { path: 'runs/:runId/forum/:threadId?', name: 'forum', component: () => import('@/views/common/ForumPage.vue'), props: true },
     ...studentRoutes,
     ...teacherRoutes,
     ...teachingRoutes,

@@ -2,7 +2,14 @@
 import type zh from '../zh/center'
 
 const en: typeof zh = {
-  menu: { statistics: 'Province statistics', registry: 'MOOC registry', reviews: 'Reviews', lists: 'Sharing lists', terms: 'Terms' },
+  menu: { statistics: 'Province statistics', registry: 'MOOC registry', reviews: 'Reviews', lists: 'Sharing lists', terms: 'Terms', blockedWords: 'Forum blocked words' },
+  blockedWords: {
+    title: 'Forum blocked words (this province)',
+    hint: 'A forum post by a student or teacher of this province containing one of these words is refused.',
+    add: 'Add words',
+    placeholder: 'One per line, or separated by commas',
+    none: 'No blocked words yet',
+  },
   registry: {
     title: 'MOOC registry',
     entries: 'Entries and changes',

@@ -1,6 +1,13 @@
 // The provincial center's pages and everyone's sharing-list pages (Chinese).
 export default {
-  menu: { statistics: '全省统计', reviews: '审核', registry: '慕课课程库', lists: '共享清单', terms: '学期' },
+  menu: { statistics: '全省统计', reviews: '审核', registry: '慕课课程库', lists: '共享清单', terms: '学期', blockedWords: '论坛屏蔽词' },
+  blockedWords: {
+    title: '论坛屏蔽词（本省）',
+    hint: '本省学校的学生和教师在课程论坛发帖时，含以下词语的帖子会被拒绝。',
+    add: '添加屏蔽词',
+    placeholder: '一行或以逗号分隔多个词',
+    none: '尚未设置屏蔽词',
+  },
   registry: {
     title: '慕课课程库',
     entries: '登记与变更',
