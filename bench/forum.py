@@ -14,7 +14,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.__main__ import bench_mesh, new_user, open_run, open_term, setup
+from bench.__main__ import bench_mesh, new_class, new_user, open_run, open_term, setup
 from bench.gradebook import p50, p90, timed
 from bench.http import Connection
 
@@ -31,11 +31,7 @@ def main() -> None:
             open_term(api)
             leader = new_user(api, admin, school, "teacher", "FL1", "论坛负责人")
             run = open_run(leader, admin, "大学物理讨论")
-            course_class = leader.post(f"/runs/{run['id']}/classes", {"name": "讨论班"})
-            numbers = [f"F{n:04d}" for n in range(STUDENTS)]
-            with ThreadPoolExecutor(8) as pool:
-                students = list(pool.map(lambda n: new_user(api, admin, school, "student", n, "学生"), numbers))
-            leader.post(f"/classes/{course_class['id']}/students", {"student_numbers": numbers})
+            _, students = new_class(api, admin, school, leader, run, "讨论班", [f"F{n:04d}" for n in range(STUDENTS)])
             topics = [leader.post(f"/learning/runs/{run['id']}/forum/topics", {"title": f"第{n + 1}章讨论"})
                       for n in range(TOPICS)]
 

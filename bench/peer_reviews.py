@@ -17,7 +17,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from bench.__main__ import bench_mesh, new_user, open_run, open_term, setup
+from bench.__main__ import bench_mesh, new_class, new_user, open_run, open_term, setup
 from bench.http import Connection
 from bench.load import Figures
 
@@ -58,12 +58,7 @@ def main() -> None:
             open_term(api)
             leader = new_user(api, admin, school, "teacher", "PR1", "互评负责人")
             run = open_run(leader, admin, "写作互评")
-            course_class = leader.post(f"/runs/{run['id']}/classes", {"name": "五百人班"})
-            numbers = [f"P{n:05d}" for n in range(STUDENTS)]
-            with ThreadPoolExecutor(8) as pool:
-                students = list(pool.map(lambda n: new_user(api, admin, school, "student", n, "学生"), numbers))
-            for start in range(0, STUDENTS, 200):
-                leader.post(f"/classes/{course_class['id']}/students", {"student_numbers": numbers[start:start + 200]})
+            _, students = new_class(api, admin, school, leader, run, "五百人班", [f"P{n:05d}" for n in range(STUDENTS)])
             deadline = datetime.now(UTC) + timedelta(seconds=30)
             assignment = leader.post(f"/learning/runs/{run['id']}/assignments", {
                 "title": "读书报告", "brief": "一千字", "grading_mode": "peer", "deadline": deadline.isoformat(),

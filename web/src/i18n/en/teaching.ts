@@ -132,6 +132,8 @@ const en: typeof zh = {
     opensAt: 'Opens',
     closesAt: 'Closes',
     duration: 'Exam length (minutes)',
+    openAnswersBy: 'Open answers graded by',
+    graders: { team: 'The team', peer: 'Peers, once the exam closes' },
     questions: 'Questions (points each)',
     points: 'Points',
     state: 'State',

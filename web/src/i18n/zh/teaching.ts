@@ -130,6 +130,8 @@ export default {
     opensAt: '开始时间',
     closesAt: '截止时间',
     duration: '考试时长（分钟）',
+    openAnswersBy: '主观题评分',
+    graders: { team: '教师评分', peer: '考试结束后同伴互评' },
     questions: '试题（每题分值）',
     points: '分值',
     state: '状态',
