@@ -32,6 +32,9 @@ class AssignmentRow(Base):
     # An exam's open question graded by peers: its answers are the submissions, its grades go back to the exam.
     quiz_id: Mapped[str] = mapped_column(String(36), default="", index=True)
     question_id: Mapped[str] = mapped_column(String(36), default="")
+    # The reminders sent (services/learning/service_layer/reminders.py): each once per assignment.
+    due_reminded_at: Mapped[datetime | None] = mapped_column(default=None)
+    reviews_announced_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(36), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

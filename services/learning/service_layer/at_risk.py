@@ -89,13 +89,18 @@ class AtRiskHandlers:
         self.db = db
         self.course = course
         self.clock = clock
+        self._swept_day = ""  # the day this process swept every run running then (a run that starts later that
+        # day is swept from the next day on)
 
     # ---- the daily sweep ----------------------------------------------------------------------------------
 
     async def sweep(self) -> int:
-        """Flags the students of every running run not swept today; returns how many were flagged."""
+        """Flags the students of every running run not swept today; returns how many were flagged. The period's
+        other runs that day cost nothing (no call to the course service)."""
         now = self.clock()
         day = now.date().isoformat()
+        if day == self._swept_day:
+            return 0
         runs = await self.course.running_runs()
         async with self.db.read() as session:
             swept = set(await session.scalars(select(AtRiskSweepRow.run_id).where(AtRiskSweepRow.day == day)))
@@ -110,6 +115,7 @@ class AtRiskHandlers:
                 log.exception("the at-risk sweep of run %s failed", run.id)
         if failed:
             raise RuntimeError(f"the at-risk sweep failed for {failed} runs (retried next period)")
+        self._swept_day = day
         return flagged
 
     async def sweep_run(self, run_id: str, now: datetime) -> int:

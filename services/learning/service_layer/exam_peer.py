@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 
@@ -25,6 +25,7 @@ from services.learning.service_layer.assignments import standings
 from services.learning.service_layer.inbox import Message, deliver
 
 GRADED_BY_PEERS = "同伴互评"
+GRADES_FOLLOWED = timedelta(days=120)  # a term and then some: peer grades settle (and the team settles) within it
 
 
 class ExamPeerGrading:
@@ -65,7 +66,8 @@ class ExamPeerGrading:
                                                ensure_ascii=False),
                         total_points=item.points, opens_at=quiz.opens_at, deadline=quiz.closes_at, late_until=None,
                         weight=0.0, peer_json=json.dumps(asdict(policy)), quiz_id=quiz.id,
-                        question_id=item.question_id, created_by=quiz.created_by, created_at=now)
+                        question_id=item.question_id, reviews_announced_at=now, created_by=quiz.created_by,
+                        created_at=now)
                     session.add(assignment)
                     for attempt in attempts:
                         student = students.get(attempt.student_id)
@@ -88,7 +90,8 @@ class ExamPeerGrading:
         now = self.clock()
         async with self.db.read() as session:
             assignments = list(await session.scalars(select(AssignmentRow).where(
-                AssignmentRow.quiz_id != "", AssignmentRow.deadline <= now)))
+                AssignmentRow.quiz_id != "", AssignmentRow.deadline <= now,
+                AssignmentRow.deadline > now - GRADES_FOLLOWED)))
         changed = 0
         for assignment in assignments:
             async with self.db.transaction() as session:

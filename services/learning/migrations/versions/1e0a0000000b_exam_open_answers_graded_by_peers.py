@@ -1,4 +1,4 @@
-"""exam open answers graded by peers
+"""exam open answers graded by peers; reminders sent once per assignment
 
 Revision ID: 1e0a0000000b
 Revises: 1e0a0000000a
@@ -27,6 +27,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('quiz_id', sa.String(length=36), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('question_id', sa.String(length=36), nullable=False, server_default=''))
         batch_op.create_index(batch_op.f('ix_assignments_quiz_id'), ['quiz_id'], unique=False)
+        batch_op.add_column(sa.Column('due_reminded_at', servicekit.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('reviews_announced_at', servicekit.db.UTCDateTime(), nullable=True))
 
     with op.batch_alter_table('quizzes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('open_answers_by', sa.String(length=10), nullable=False, server_default='team'))
@@ -41,6 +43,8 @@ def downgrade() -> None:
         batch_op.drop_column('open_answers_by')
 
     with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_column('reviews_announced_at')
+        batch_op.drop_column('due_reminded_at')
         batch_op.drop_index(batch_op.f('ix_assignments_quiz_id'))
         batch_op.drop_column('question_id')
         batch_op.drop_column('quiz_id')
