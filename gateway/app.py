@@ -53,6 +53,7 @@ from gateway.routes import (
     reviews,
     sharing,
     statistics,
+    workload,
 )
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
@@ -174,6 +175,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(evaluation.router, prefix=API_PREFIX)
     app.include_router(assignments.router, prefix=API_PREFIX)
     app.include_router(grades.router, prefix=API_PREFIX)
+    app.include_router(workload.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"], **health_responses())
     async def healthz(request: Request) -> JSONResponse:

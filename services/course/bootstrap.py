@@ -29,6 +29,7 @@ from services.course.service_layer.policies import POLICY_READING_SERVICES, Poli
 from services.course.service_layer.registry import OWNER, RegistryHandlers, Teachers
 from services.course.service_layer.statistics import StatisticsHandlers
 from services.course.service_layer.teams import TEAM_READING_SERVICES, IdentityClient, TeamHandlers
+from services.course.service_layer.workload import WorkloadHandlers
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -114,7 +115,11 @@ async def build() -> tuple[ServiceHost, Runtime]:
     # user is behind the figure; the learning service grants the key that one read).
     learning = channel(mesh.learning_addr)
     statistics = StatisticsHandlers(runtime.db, learning=LearningPeer(learning, service_key("course", mesh)))
-    servicer = CourseServicer(registry, courses, teams, categories, statistics, LearnerHandlers(runtime.db, courses))
+    async def school_name(school_id: str) -> str:
+        return (await identity_stub.GetSchool(identity_pb2.GetSchoolRequest(id=school_id), timeout=60)).name
+
+    servicer = CourseServicer(registry, courses, teams, categories, statistics, LearnerHandlers(runtime.db, courses),
+                              WorkloadHandlers(runtime.db, courses, school_name))
     host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),

@@ -167,6 +167,8 @@ class Run(Base):
     total_credits: Mapped[float] = mapped_column(Float, default=0.0)
     class_hours: Mapped[float] = mapped_column(Float, default=0.0)
     copied_from_run_id: Mapped[str] = mapped_column(String(36), default="")
+    # The teacher the leader named in charge of the online teaching (seed 004 四(三)4); "": the leader.
+    online_teacher_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

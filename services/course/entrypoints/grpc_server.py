@@ -23,6 +23,7 @@ from services.course.service_layer.policies import Resolved, version_numbers
 from services.course.service_layer.registry import RegistryHandlers
 from services.course.service_layer.statistics import StatisticsHandlers, Table
 from services.course.service_layer.teams import RosterReport, TeamHandlers
+from services.course.service_layer.workload import TermWorkload, WorkloadHandlers, workload_sheet
 
 SERVICE = "course.v1.CourseService"
 
@@ -126,8 +127,24 @@ def plan_message(view: PlanView) -> pb.Plan:
 def run_message(run: Run, course: Course, state: str, public_class_id: str) -> pb.Run:
     message = pb.Run(id=run.id, course_id=run.course_id, number=run.number, term_code=run.term_code, state=state,
                      reason=run.reason, public_class_id=public_class_id, copied_from_run_id=run.copied_from_run_id,
-                     school_id=run.school_id, course_name=course.name, course_kind=course.kind)
+                     school_id=run.school_id, course_name=course.name, course_kind=course.kind,
+                     online_teacher_id=run.online_teacher_id or course.leader_id)
     _time(message.created_at, run.created_at)
+    return message
+
+
+def workload_message(workload: TermWorkload) -> pb.TermWorkload:
+    message = pb.TermWorkload(school_id=workload.school_id, term_code=workload.term_code,
+                              total_hours=workload.total_hours)
+    for teacher in workload.teachers:
+        added = message.teachers.add(user_id=teacher.user_id, name=teacher.name, school_id=teacher.school_id,
+                                     school_name=teacher.school_name, total_hours=teacher.total_hours,
+                                     total_students=teacher.total_students)
+        for run in teacher.runs:
+            added.runs.add(run_id=run.run_id, course_id=run.course_id, course_name=run.course_name,
+                           run_number=run.run_number, coefficient=run.coefficient, class_hours=run.class_hours,
+                           hours_basis=run.hours_basis, workload_hours=run.workload_hours, students=run.students,
+                           state=run.state)
     return message
 
 
@@ -195,8 +212,9 @@ def class_roster_message(view: RosterView) -> pb.ClassRoster:
 class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     def __init__(self, registry: RegistryHandlers, courses: CourseHandlers, teams: TeamHandlers,
                  categories: CategoryHandlers, statistics: StatisticsHandlers,
-                 learners: LearnerHandlers | None = None) -> None:
+                 learners: LearnerHandlers | None = None, workload: WorkloadHandlers | None = None) -> None:
         self.registry = registry
+        self.workload = workload or WorkloadHandlers(courses.db, courses)
         self.learners = learners or LearnerHandlers(courses.db, courses, courses.clock)
         self.courses = courses
         self.teams = teams
@@ -496,6 +514,22 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
                                              published_by=report.published_by)
         _time(message.published_at, report.published_at)
         return message
+
+    # teaching workload
+    async def SetOnlineTeacher(self, request, context):  # type: ignore[no-untyped-def]
+        run = await self.workload.set_online_teacher(require_caller(), request.run_id, request.user_id)
+        return run_message(*(await self.courses.get_run(require_caller(), run.id)))
+
+    async def GetTermWorkload(self, request, context):  # type: ignore[no-untyped-def]
+        workload = await self.workload.term_workload(require_caller(), request.term_code, request.school_id)
+        return workload_message(workload)
+
+    async def ExportTermWorkload(self, request, context):  # type: ignore[no-untyped-def]
+        workload = await self.workload.term_workload(require_caller(), request.term_code, request.school_id)
+        headers, rows = workload_sheet(workload)
+        filename, content_type, content = table_file(f"workload-{workload.term_code}", headers, rows,
+                                                     request.format or "xlsx")
+        return pb.File(filename=filename, content_type=content_type, content=content)
 
     # policies
     async def GetEffectivePolicy(self, request, context):  # type: ignore[no-untyped-def]

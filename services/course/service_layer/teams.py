@@ -146,6 +146,9 @@ class TeamHandlers:
             if member is None:
                 raise NotFound("not a member of this run's team")
             await session.delete(member)
+            run = await session.get(Run, run_id)
+            if run is not None and run.online_teacher_id == user_id:  # the leader is in charge again
+                run.online_teacher_id = ""
 
     # ---- classes ----------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 question from the course page; the leader finds it among the unanswered, answers and endorses it; the student's
 header shows an unread message, the inbox leads to the answered thread. The province's center keeps the blocked
 words, and a student's reply with one is refused on the page with the server's reason. The at-risk tab and the
-school's evaluation page open with their data."""
+school's evaluation and workload pages open with their data."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from devmesh.client import Api
 from tests.e2e.browser.conftest import sign_in
-from tests.e2e.conftest import PASSWORD, SchoolWorld
+from tests.e2e.conftest import CURRENT_TERM, PASSWORD, SchoolWorld
 from tests.e2e.test_assignments import class_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -93,3 +93,8 @@ async def test_a_question_asked_answered_and_found_through_the_inbox(
     await sign_in(page, school.admin.get("/me")["username"], PASSWORD)
     await page.goto("/admin/evaluation")
     await expect(page.locator("[data-test=evaluation-courses]")).to_be_visible()
+    # and the term's teaching workload, the leader in charge of this run (its first: 4 × the class hours)
+    await page.goto("/admin/workload")
+    await page.locator("[data-test=workload-term]").click()
+    await page.get_by_role("option", name=CURRENT_TERM["name"]).click()
+    await expect(page.locator("[data-test=workload-teachers]")).to_contain_text(leader.get("/me")["name"])

@@ -1,6 +1,6 @@
-// The school admin's pages: review queues, accounts and imports, adoptions both ways, certificates.
+// The school admin's pages: review queues, accounts and imports, adoptions both ways, certificates, workload.
 import type { RouteRecordRaw } from 'vue-router'
-import { Checked, Collection, Connection, Medal, StarFilled, UserFilled } from '@element-plus/icons-vue'
+import { Checked, Collection, Connection, Medal, StarFilled, Timer, UserFilled } from '@element-plus/icons-vue'
 
 const roles = ['school_admin' as const]
 const adopters = ['school_admin' as const, 'teacher' as const]
@@ -35,6 +35,12 @@ export const routes: RouteRecordRaw[] = [
     name: 'admin-evaluation',
     component: () => import('@/views/admin/EvaluationPage.vue'),
     meta: { roles, menu: 'admin.menu.evaluation', icon: StarFilled },
+  },
+  {
+    path: 'admin/workload',
+    name: 'admin-workload',
+    component: () => import('@/views/admin/WorkloadPage.vue'),
+    meta: { roles, menu: 'admin.menu.workload', icon: Timer },
   },
   {
     path: 'admin/certificates',

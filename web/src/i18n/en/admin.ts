@@ -2,7 +2,24 @@
 import type zh from '../zh/admin'
 
 const en: typeof zh = {
-  menu: { reviews: 'Reviews', accounts: 'Accounts & imports', courses: 'Courses & sharing', adoptions: 'Adoptions', certificates: 'Credit recognition', evaluation: 'Evaluation of teaching' },
+  menu: { reviews: 'Reviews', accounts: 'Accounts & imports', courses: 'Courses & sharing', adoptions: 'Adoptions', certificates: 'Credit recognition', evaluation: 'Evaluation of teaching', workload: 'Teaching workload' },
+  workload: {
+    title: 'Teaching workload',
+    rule: 'Each term, class hours × the run coefficient (first run 4.0, second 3.0, third and later 2.0) go to the teacher in charge of the online teaching; students are listed beside them.',
+    term: 'Term',
+    export: 'Export XLSX',
+    total: 'Total {hours} hours',
+    teacher: 'Teacher',
+    school: 'School',
+    runs: 'Runs',
+    course: 'Course',
+    runNumber: 'Run no.',
+    coefficient: 'Coefficient',
+    classHours: 'Class hours (basis)',
+    hours: 'Workload',
+    students: 'Students',
+    state: 'State',
+  },
   evaluation: {
     title: 'Student evaluation of teaching',
     tabs: { results: 'Results', questionnaire: 'Questionnaire' },

@@ -77,6 +77,8 @@ const en: typeof zh = {
     leader: 'Leader',
     perms: { edit_content: 'Edit content', manage_classes: 'Manage classes', grade: 'Grade', view_analytics: 'View analytics' },
     findTeacher: 'Find a teacher by name or staff number',
+    onlineTeacher: 'Teacher in charge of the online teaching',
+    onlineTeacherHint: "This run's teaching workload (class hours × the run coefficient) goes to this teacher",
   },
   media: {
     title: 'My files',

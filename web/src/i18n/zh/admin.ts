@@ -1,6 +1,23 @@
 // The school admin's pages (Chinese).
 export default {
-  menu: { reviews: '审核', accounts: '账号与导入', courses: '课程与共享', adoptions: '课程选用', certificates: '学分认定', evaluation: '网上评教' },
+  menu: { reviews: '审核', accounts: '账号与导入', courses: '课程与共享', adoptions: '课程选用', certificates: '学分认定', evaluation: '网上评教', workload: '教学工作量' },
+  workload: {
+    title: '教学工作量',
+    rule: '每学期按课程学时 × 开课次数系数（第一次 4.0、第二次 3.0、第三次及以后 2.0）计入负责在线教学的教师，并列出选课人数。',
+    term: '学期',
+    export: '导出 XLSX',
+    total: '合计 {hours} 学时',
+    teacher: '教师',
+    school: '所在学校',
+    runs: '开课数',
+    course: '课程',
+    runNumber: '开课次数',
+    coefficient: '系数',
+    classHours: '学时（依据）',
+    hours: '工作量',
+    students: '选课人数',
+    state: '状态',
+  },
   evaluation: {
     title: '学生网上评教',
     tabs: { results: '评教结果', questionnaire: '评教问卷' },

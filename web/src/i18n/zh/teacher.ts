@@ -75,6 +75,8 @@ export default {
     leader: '负责人',
     perms: { edit_content: '编辑内容', manage_classes: '管理班级', grade: '评分', view_analytics: '查看统计' },
     findTeacher: '按姓名或工号查找教师',
+    onlineTeacher: '负责在线教学的教师',
+    onlineTeacherHint: '本期的教学工作量计入该教师（学时 × 开课次数系数）',
   },
   media: {
     title: '我的文件',
