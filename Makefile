@@ -74,6 +74,7 @@ bench: contracts/.generated ## run the benchmarks and print their figures (about
 	$(PY) -m bench.gradebook
 	$(PY) -m bench.peer_reviews
 	$(PY) -m bench.forum
+	$(PY) -m bench.acceptance
 	$(PY) -m bench.imports
 
 k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline

@@ -261,6 +261,14 @@ async def remove_material(course_id: str, asset_id: str, backends: Backends, me:
                                pb.RemoveMaterialRequest(course_id=course_id, asset_id=asset_id), me))
 
 
+# ---- completion acceptance facts (结项验收, seed 002 annex 2) ---------------------------------
+
+@router.get("/courses/{course_id}/acceptance-facts", **returns(pb.AcceptanceFacts))
+async def acceptance_facts(course_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """What the platform measures of a course for the acceptance panel; the course's leader and school admins."""
+    return as_json(await _call(backends, "GetAcceptanceFacts", pb.GetAcceptanceFactsRequest(course_id=course_id), me))
+
+
 # ---- a course stopped after its students' evaluation (seed 002 四(七)) ------------------------
 
 class LiftStopBody(BaseModel):

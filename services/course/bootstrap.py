@@ -22,6 +22,7 @@ from servicekit.service_keys import ServiceGrants, service_key
 from services.course.adapters.learning import LearningPeer
 from services.course.adapters.orm import inbox, outbox
 from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
+from services.course.service_layer.acceptance import AcceptanceHandlers
 from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.courses import CourseHandlers
 from services.course.service_layer.learners import AT_RISK_SWEEPER, LearnerHandlers
@@ -111,15 +112,18 @@ async def build() -> tuple[ServiceHost, Runtime]:
                             f"/{SERVICE}/GetTeam": TEAM_READING_SERVICES})
     host = ServiceHost("course", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer),
                                                    service_grants=grants))
-    # The school report's minutes watched come from the learning service, asked with this service's own key (no
-    # user is behind the figure; the learning service grants the key that one read).
+    # The school report's minutes watched, and the quizzes and topics of a course's acceptance facts, come from the
+    # learning service, asked with this service's own key (no user is behind the figures; the learning service
+    # grants the key those reads).
     learning = channel(mesh.learning_addr)
-    statistics = StatisticsHandlers(runtime.db, learning=LearningPeer(learning, service_key("course", mesh)))
+    learning_peer = LearningPeer(learning, service_key("course", mesh))
+    statistics = StatisticsHandlers(runtime.db, learning=learning_peer)
     async def school_name(school_id: str) -> str:
         return (await identity_stub.GetSchool(identity_pb2.GetSchoolRequest(id=school_id), timeout=60)).name
 
     servicer = CourseServicer(registry, courses, teams, categories, statistics, LearnerHandlers(runtime.db, courses),
-                              WorkloadHandlers(runtime.db, courses, school_name))
+                              WorkloadHandlers(runtime.db, courses, school_name),
+                              AcceptanceHandlers(runtime.db, courses, learning_peer))
     host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),

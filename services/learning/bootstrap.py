@@ -46,7 +46,9 @@ async def build() -> tuple[ServiceHost, Runtime]:
     # service reads the minutes watched per run with its own key (its school report has no user behind the figure);
     # that key opens this one read and nothing else.
     grants = ServiceGrants({WATCHED_MINUTES_READER: service_key(WATCHED_MINUTES_READER, mesh)},
-                           {f"/{SERVICE}/GetWatchedMinutes": (WATCHED_MINUTES_READER,)})
+                           {f"/{SERVICE}/GetWatchedMinutes": (WATCHED_MINUTES_READER,),
+                            # and the counts of quizzes and topics for a course's acceptance facts
+                            f"/{SERVICE}/GetRunActivityCounts": (WATCHED_MINUTES_READER,)})
     host = ServiceHost("learning", CallerInterceptor(verifier, public_methods=[f"/{SERVICE}/ReportProgressBatch"],
                                                      service_grants=grants))
     host.add_servicer(learning_pb2_grpc.add_LearningServiceServicer_to_server,

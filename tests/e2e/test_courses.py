@@ -167,7 +167,7 @@ def test_runs_copy_the_plan_are_reviewed_by_the_school_and_can_be_taken_down(
 ) -> None:
     course = leader.post("/courses", {"kind": "spoc_independent", "name": "大学物理", "category": "公共基础课"})
     leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章 力学"})
-    expect_problem(400, lambda: leader.post(f"/courses/{course['id']}/runs", {"term_code": "2031-spring"}))
+    expect_problem(400, lambda: leader.post(f"/courses/{course['id']}/runs", {"term_code": "2001-spring"}))
     run = leader.post(f"/courses/{course['id']}/runs", {"term_code": CURRENT_TERM["code"]})
     assert (run["number"], run["state"]) == (1, "draft") and run["public_class_id"]
     run_plan = leader.get(f"/courses/{course['id']}/plan", params={"run_id": run["id"]})

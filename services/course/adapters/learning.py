@@ -1,6 +1,6 @@
 """The learning service, as the course service asks it: the minutes of video credited to students per run, for the
-school report. The figure has no user behind it, so the course service presents its own key (the learning service
-grants that key this one read)."""
+school report, and the quizzes and discussion topics of a course's runs, for its acceptance facts. The figures have
+no user behind them, so the course service presents its own key (the learning service grants that key these reads)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,21 @@ class LearningPeer:
                                   f"{error.details()})", reason="MINUTES_WATCHED_UNAVAILABLE") from error
             minutes.update(reply.minutes_by_run)
         return minutes
+
+    async def activity_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """Quizzes (in-video), unit tests, exams, assignments and discussion topics of the runs together.
+        Unavailable when the learning service does not answer (or refuses)."""
+        wanted = sorted(set(run_ids))
+        counts: dict[str, int] = {}
+        for start in range(0, len(wanted), MAX_RUNS_PER_CALL):
+            try:
+                reply = await self.stub.GetRunActivityCounts(
+                    learning_pb2.GetRunActivityCountsRequest(run_ids=wanted[start:start + MAX_RUNS_PER_CALL]),
+                    metadata=self.metadata, timeout=TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise Unavailable(f"the learning service did not give the runs' quizzes and topics "
+                                  f"({error.code().name}: {error.details()})",
+                                  reason="ACTIVITY_COUNTS_UNAVAILABLE") from error
+            for field in ("in_video_quizzes", "unit_tests", "exams", "assignments", "discussion_topics"):
+                counts[field] = counts.get(field, 0) + getattr(reply, field)
+        return counts

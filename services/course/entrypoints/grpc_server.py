@@ -14,6 +14,7 @@ from services.course.adapters.orm import Category, Course, CourseClass, PolicyVe
 from services.course.domain import courses as rules
 from services.course.domain import policy as policy_rules
 from services.course.domain.runs import PERMISSIONS
+from services.course.service_layer.acceptance import AcceptanceHandlers, AcceptanceView
 from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.course_stop import CourseStopHandlers
 from services.course.service_layer.courses import CourseHandlers
@@ -209,13 +210,31 @@ def class_roster_message(view: RosterView) -> pb.ClassRoster:
         for row, school in view.students])
 
 
+def acceptance_message(view: AcceptanceView) -> pb.AcceptanceFacts:
+    facts = view.facts
+    return pb.AcceptanceFacts(
+        course_id=view.course.id, course_name=view.course.name,
+        material_kinds=[pb.AcceptanceMaterialKind(kind=kind, measured=measured, count=count, present=count > 0,
+                                                  note=note) for kind, measured, count, note in facts.material_kinds],
+        units=facts.units, units_online=facts.units_online, all_online=facts.all_online, videos=facts.videos,
+        video_minutes=facts.video_minutes,
+        norms=[pb.AcceptanceNorm(name=n.name, measured=n.measured, passed=n.passed, total=n.total, share=n.share,
+                                 met=n.met, rule=n.rule, note=n.note) for n in facts.norms],
+        class_hours=facts.class_hours, videos_3_to_15_minutes=facts.hour_videos,
+        videos_needed=facts.hour_videos_needed, videos_per_class_hour=facts.videos_per_class_hour,
+        videos_per_class_hour_met=facts.hour_videos_met, run_count=facts.runs, terms=facts.terms,
+        students=facts.students)
+
+
 class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     def __init__(self, registry: RegistryHandlers, courses: CourseHandlers, teams: TeamHandlers,
                  categories: CategoryHandlers, statistics: StatisticsHandlers,
-                 learners: LearnerHandlers | None = None, workload: WorkloadHandlers | None = None) -> None:
+                 learners: LearnerHandlers | None = None, workload: WorkloadHandlers | None = None,
+                 acceptance: AcceptanceHandlers | None = None) -> None:
         self.registry = registry
         self.workload = workload or WorkloadHandlers(courses.db, courses)
         self.learners = learners or LearnerHandlers(courses.db, courses, courses.clock)
+        self.acceptance = acceptance or AcceptanceHandlers(courses.db, courses)
         self.courses = courses
         self.teams = teams
         self.categories = categories
@@ -523,6 +542,9 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
     async def GetTermWorkload(self, request, context):  # type: ignore[no-untyped-def]
         workload = await self.workload.term_workload(require_caller(), request.term_code, request.school_id)
         return workload_message(workload)
+
+    async def GetAcceptanceFacts(self, request, context):  # type: ignore[no-untyped-def]
+        return acceptance_message(await self.acceptance.acceptance_facts(require_caller(), request.course_id))
 
     async def ExportTermWorkload(self, request, context):  # type: ignore[no-untyped-def]
         workload = await self.workload.term_workload(require_caller(), request.term_code, request.school_id)

@@ -10,6 +10,7 @@ from servicekit.auth import TokenVerifier, require_caller
 from servicekit.errors import DomainError, PermissionDenied
 from servicekit.grpc_server import status_for
 from services.learning.domain.progress import HEARTBEAT_SECONDS, Report
+from services.learning.service_layer.activity_counts import activity_counts
 from services.learning.service_layer.progress import ProgressHandlers, Receipt, completion, unit_nodes
 from services.learning.service_layer.studies import StudyHandlers
 
@@ -95,3 +96,6 @@ class LearningServicer(learning_pb2_grpc.LearningServiceServicer):
     async def GetWatchedMinutes(self, request, context):  # type: ignore[no-untyped-def]
         minutes = await self.progress.watched_minutes(require_caller(), list(request.run_ids))
         return pb.WatchedMinutes(minutes_by_run=minutes)
+
+    async def GetRunActivityCounts(self, request, context):  # type: ignore[no-untyped-def]
+        return await activity_counts(self.progress.db, require_caller(), list(request.run_ids))

@@ -1,0 +1,155 @@
+"""The measured facts of a course's completion acceptance (结项验收, seed 002 annex 2 and annex 1): what the
+platform shows the experts beside their scores. Pure rules: thresholds, shares, pass or fail per norm."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from servicekit.errors import PermissionDenied
+
+VIDEO = "course_video"
+MATERIAL_KINDS = ("material", "extended_material")
+
+# Annex 2, technical norms (技术规范): each video 5–25 minutes, at least 720p, subtitles on the main parts.
+NORM_MINUTES = (5.0, 25.0)
+NORM_MIN_HEIGHT = 720
+# Annex 1 / 二4: at least 4 videos of 3–15 minutes per class hour (学时); the leader records at least 25%.
+HOUR_VIDEO_MINUTES = (3.0, 15.0)
+VIDEOS_PER_CLASS_HOUR = 4
+LEADER_SHARE = 0.25
+# Runs that ran (the school approved them): a draft, one waiting for review or a rejected one did not.
+RAN_STATES = ("published", "running", "ended", "taken_down")
+# The kinds annex 2 asks for (材料完整) that live in the learning service, counted over the course's runs.
+LEARNING_KINDS = ("in_video_quizzes", "unit_tests", "exams", "assignments", "discussion_topics")
+LEARNING_UNAVAILABLE = "the learning service did not give its counts"
+
+# What the course service cannot measure yet, and why (shown to the panel as such, never as a pass).
+NOT_MEASURED = {
+    "resolution": "the course service keeps only a video's length and whether it is usable; the height of its "
+                  "renditions stays with the media service",
+    "subtitles": "subtitle tracks stay with the media service; the course service does not learn of them",
+    "leader_share": "who recorded (uploaded) each video stays with the media service",
+}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A plan unit as the course service knows it: the asset it points at (None once deleted), its kind and
+    length, and whether media says it is ready and approved."""
+
+    resource_id: str | None
+    kind: str
+    minutes: float
+    usable: bool
+
+
+@dataclass(frozen=True)
+class Norm:
+    """One norm over the course's videos: how many pass of how many, or not measured (with why)."""
+
+    name: str
+    measured: bool
+    passed: int = 0
+    total: int = 0
+    rule: str = ""
+    note: str = ""
+
+    @property
+    def share(self) -> float:
+        return round(self.passed / self.total, 4) if self.total else 0.0
+
+    @property
+    def met(self) -> bool:
+        return self.measured and self.total > 0 and self.passed == self.total
+
+
+@dataclass(frozen=True)
+class Facts:
+    units: int
+    units_online: int
+    videos: int
+    video_minutes: float
+    materials: int
+    norms: list[Norm]
+    class_hours: float
+    hour_videos: int          # videos of 3–15 minutes
+    hour_videos_needed: int   # 4 per class hour
+    runs: int
+    terms: list[str]
+    students: int
+    activities: dict[str, int] | None = None  # the learning service's counts; None: not measured
+    activities_note: str = ""
+
+    @property
+    def all_online(self) -> bool:
+        """Every unit of the plan points at a ready, approved resource (annex 2, 课程上线)."""
+        return self.units > 0 and self.units_online == self.units
+
+    @property
+    def material_kinds(self) -> list[tuple[str, bool, int, str]]:
+        """(kind, measured, count, note) for each kind of material annex 2 asks for (材料完整)."""
+        learning = [(kind, True, self.activities.get(kind, 0), "") for kind in LEARNING_KINDS] \
+            if self.activities is not None else [(kind, False, 0, self.activities_note) for kind in LEARNING_KINDS]
+        return [("videos", True, self.videos, ""), ("materials", True, self.materials, ""), *learning]
+
+    @property
+    def videos_per_class_hour(self) -> float:
+        return round(self.hour_videos / self.class_hours, 2) if self.class_hours > 0 else 0.0
+
+    @property
+    def hour_videos_met(self) -> bool:
+        return self.class_hours > 0 and self.hour_videos >= self.hour_videos_needed
+
+
+def within(minutes: float, bounds: tuple[float, float]) -> bool:
+    low, high = bounds
+    return low <= minutes <= high
+
+
+def videos_needed(class_hours: float) -> int:
+    """4 videos per class hour, a started hour counting whole."""
+    return math.ceil(max(class_hours, 0.0) - 1e-9) * VIDEOS_PER_CLASS_HOUR
+
+
+def online_videos(units: Iterable[Unit]) -> dict[str, float]:
+    """Each usable video the plan uses, once (a video used by two units counts once), with its minutes."""
+    return {u.resource_id: u.minutes for u in units if u.resource_id and u.usable and u.kind == VIDEO}
+
+
+def acceptance_facts(units: Sequence[Unit], material_ids: Iterable[str], class_hours: float,
+                     terms: Sequence[str], students: int, activities: dict[str, int] | None = None,
+                     activities_note: str = LEARNING_UNAVAILABLE) -> Facts:
+    """The facts of one course: its plan units, the non-video assets it lists as materials, its class hours, the
+    terms of the runs that ran (one per run, in run order), its distinct students so far, and the learning
+    service's counts of quizzes, tests, exams, assignments and topics over its runs (None when it gave none)."""
+    videos = online_videos(units)
+    materials = set(material_ids) | {u.resource_id for u in units
+                                     if u.resource_id and u.usable and u.kind in MATERIAL_KINDS}
+    lengths = list(videos.values())
+    length_norm = Norm("length", True, sum(within(m, NORM_MINUTES) for m in lengths), len(lengths),
+                       rule=f"{NORM_MINUTES[0]:g}–{NORM_MINUTES[1]:g} minutes each")
+    norms = [length_norm,
+             Norm("resolution", False, rule=f"at least {NORM_MIN_HEIGHT}p", note=NOT_MEASURED["resolution"]),
+             Norm("subtitles", False, rule="subtitles on the main parts", note=NOT_MEASURED["subtitles"]),
+             Norm("leader_share", False, rule=f"the leader records at least {LEADER_SHARE:.0%}",
+                  note=NOT_MEASURED["leader_share"])]
+    unique_terms = list(dict.fromkeys(t for t in terms if t))
+    return Facts(
+        units=sum(1 for u in units), units_online=sum(1 for u in units if u.resource_id and u.usable),
+        videos=len(videos), video_minutes=round(sum(lengths), 2), materials=len(materials), norms=norms,
+        class_hours=class_hours, hour_videos=sum(within(m, HOUR_VIDEO_MINUTES) for m in lengths),
+        hour_videos_needed=videos_needed(class_hours), runs=len(terms), terms=unique_terms, students=students,
+        activities=activities, activities_note="" if activities is not None else activities_note)
+
+
+def check_may_read(role: str, user_id: str, school_id: str | None, course_school_id: str, leader_id: str) -> None:
+    """The course's leader and its school's admins read its acceptance facts (the panel's experts come with the
+    acceptance rounds); nobody else, a teacher of its team included."""
+    if role == "school_admin" and school_id == course_school_id:
+        return
+    if role == "teacher" and user_id == leader_id:
+        return
+    raise PermissionDenied("the course's leader and its school's admins read its acceptance facts",
+                           reason="NOT_COURSE_LEADER_OR_SCHOOL_ADMIN")

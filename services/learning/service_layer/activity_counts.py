@@ -1,0 +1,40 @@
+"""How many quizzes, unit tests, exams, assignments and discussion topics a course's runs have: the learning
+service's part of a course's completion acceptance facts (seed 002 annex 2, 材料完整), read by the course service
+with its own key (the facts are a course's, not a user's)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from contracts.learning.v1 import learning_pb2 as pb
+from servicekit.auth import Caller
+from servicekit.db import Database
+from servicekit.errors import InvalidArgument, PermissionDenied
+from servicekit.service_keys import SERVICE_ROLE
+from services.learning.adapters.assessment_tables import QuizRow
+from services.learning.adapters.assignment_tables import AssignmentRow
+from services.learning.adapters.forum_tables import ForumTopicRow
+from services.learning.domain.assessments import EXAM, IN_VIDEO, UNIT_TEST
+from services.learning.service_layer.progress import MAX_WATCHED_RUNS, WATCHED_MINUTES_READER
+
+
+async def activity_counts(db: Database, caller: Caller, run_ids: Sequence[str]) -> pb.RunActivityCounts:
+    if caller.role != SERVICE_ROLE or caller.user_id != f"service:{WATCHED_MINUTES_READER}":
+        raise PermissionDenied("the activity counts of runs are read by the course service only")
+    wanted = sorted({run_id for run_id in run_ids if run_id})
+    if len(wanted) > MAX_WATCHED_RUNS:
+        raise InvalidArgument(f"ask for at most {MAX_WATCHED_RUNS} runs at a time; got {len(wanted)}",
+                              reason="TOO_MANY_RUNS")
+    if not wanted:
+        return pb.RunActivityCounts()
+    async with db.read() as session:
+        quizzes = dict((await session.execute(select(QuizRow.kind, func.count(QuizRow.id)).where(
+            QuizRow.run_id.in_(wanted)).group_by(QuizRow.kind))).all())
+        assignments = await session.scalar(select(func.count(AssignmentRow.id)).where(
+            AssignmentRow.run_id.in_(wanted))) or 0
+        topics = await session.scalar(select(func.count(ForumTopicRow.id)).where(
+            ForumTopicRow.run_id.in_(wanted))) or 0
+    return pb.RunActivityCounts(in_video_quizzes=quizzes.get(IN_VIDEO, 0), unit_tests=quizzes.get(UNIT_TEST, 0),
+                                exams=quizzes.get(EXAM, 0), assignments=assignments, discussion_topics=topics)

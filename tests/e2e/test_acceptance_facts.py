@@ -1,0 +1,78 @@
+"""A course's completion acceptance facts (结项验收, seed 002 annex 2) through the gateway: what the platform measures
+for the panel beside their scores, read by the course's leader and its school's admins only."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from devmesh.client import Api
+from tests.e2e.conftest import CURRENT_TERM, SchoolWorld, create_account, decide
+from tests.e2e.learning_world import make_learning_world
+from tests.e2e.media_support import upload, wait_for_state
+from tests.e2e.test_auth import expect_problem
+from tests.support import wait_until
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("acceptance-clips")
+
+
+def test_the_panel_sees_the_measured_facts_of_a_course_and_outsiders_are_refused(
+    api: Api, center: Api, school: SchoolWorld, other_school: SchoolWorld, clips: Path
+) -> None:
+    # Three approved videos of about 4 seconds in the plan, one approved run this term, two students.
+    world = make_learning_world(api, school, clips, students=2)
+    leader, course_id = world.leader, world.course_id
+    leader.request("PATCH", f"/courses/{course_id}", json={"class_hours": 2})
+    notes = upload(leader, b"%PDF-1.4\n" + os.urandom(3000), "讲义.pdf", kind="material")
+    wait_for_state(leader, notes["id"], "ready")
+    decide(school.admin, "media_asset", notes["id"])
+    wait_until(lambda: leader.get(f"/media/assets/{notes['id']}")["referenceable"])
+    leader.post(f"/courses/{course_id}/materials", {"asset_id": notes["id"], "title": "讲义"})
+    # In the learning service: a unit test of chapter 1 and a discussion topic, in the run.
+    single = leader.post(f"/learning/runs/{world.run_id}/questions", {
+        "kind": "single_choice", "stem": "1+1=?", "chapter_id": world.chapters[0], "options": ["1", "2"],
+        "key": {"correct": [1]}})
+    leader.post(f"/learning/runs/{world.run_id}/quizzes", {
+        "kind": "unit_test", "title": "第一章单元测验", "chapter_id": world.chapters[0],
+        "items": [{"question_id": single["id"], "points": 5}]})
+    leader.post(f"/learning/runs/{world.run_id}/forum/topics", {"title": "课程讨论"})
+
+    facts = leader.get(f"/courses/{course_id}/acceptance-facts")
+    assert facts["course_id"] == course_id
+    kinds = {k["kind"]: (k["measured"], k["count"], k["present"]) for k in facts["material_kinds"]}
+    assert kinds["videos"] == (True, 3, True)
+    assert kinds["materials"] == (True, 1, True)
+    # Counted by the learning service over the course's runs.
+    assert kinds["unit_tests"] == (True, 1, True) and kinds["discussion_topics"] == (True, 1, True)
+    assert kinds["in_video_quizzes"] == kinds["exams"] == kinds["assignments"] == (True, 0, False)
+    assert (facts["units"], facts["units_online"], facts["all_online"], facts["videos"]) == (3, 3, True, 3)
+    assert 0.1 < facts["video_minutes"] < 0.3
+    norms = {n["name"]: n for n in facts["norms"]}
+    # Clips of seconds fail the 5–25 minute norm, each of them.
+    assert (norms["length"]["measured"], norms["length"]["passed"], norms["length"]["total"]) == (True, 0, 3)
+    assert (norms["length"]["share"], norms["length"]["met"]) == (0.0, False)
+    for unmeasured in ("resolution", "subtitles", "leader_share"):
+        assert norms[unmeasured]["measured"] is False and norms[unmeasured]["note"]
+    # 2 class hours need 8 videos of 3–15 minutes; none of these is that long.
+    assert (facts["class_hours"], facts["videos_needed"], facts["videos_3_to_15_minutes"]) == (2.0, 8, 0)
+    assert (facts["videos_per_class_hour"], facts["videos_per_class_hour_met"]) == (0.0, False)
+    assert (facts["run_count"], facts["terms"], facts["students"]) == (1, [CURRENT_TERM["code"]], 2)
+
+    # The school's admin reads the same facts.
+    assert school.admin.get(f"/courses/{course_id}/acceptance-facts")["videos"] == 3
+
+    tag = uuid.uuid4().hex[:6]
+    colleague_user, colleague = create_account(school.admin, api, role="teacher", school_id=school.id,
+                                               number=f"C{tag}", name="同事")
+    leader.post(f"/runs/{world.run_id}/team", {"user_id": colleague_user["id"], "permissions": ["manage_classes"]})
+    refused = [other_school.admin, colleague, world.students[0]]
+    for outsider in refused:
+        expect_problem(403, lambda outsider=outsider: outsider.get(f"/courses/{course_id}/acceptance-facts"))
+    expect_problem(401, lambda: api.get(f"/courses/{course_id}/acceptance-facts"))
+    expect_problem(404, lambda: leader.get(f"/courses/{uuid.uuid4()}/acceptance-facts"))

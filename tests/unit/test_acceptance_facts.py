@@ -1,0 +1,96 @@
+"""The measured facts of a completion acceptance (seed 002 annex 2, annex 1): norms, shares and who reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from servicekit.auth import Caller
+from servicekit.errors import PermissionDenied
+from servicekit.service_keys import SERVICE_ROLE
+from services.course.domain import acceptance as rules
+from services.course.domain.acceptance import Unit, acceptance_facts
+from services.learning.service_layer.activity_counts import activity_counts
+
+
+def video(asset: str, minutes: float, usable: bool = True) -> Unit:
+    return Unit(asset, rules.VIDEO, minutes, usable)
+
+
+def test_the_length_norm_is_5_to_25_minutes_and_its_share_counts_each_video_once() -> None:
+    units = [video("a", 4.9), video("b", 5.0), video("c", 25.0), video("d", 25.1), video("b", 5.0)]
+    facts = acceptance_facts(units, [], 0, [], 0)
+    length = next(n for n in facts.norms if n.name == "length")
+    assert (facts.videos, length.passed, length.total, length.share, length.met) == (4, 2, 4, 0.5, False)
+    assert facts.video_minutes == 60.0
+
+
+def test_a_norm_the_course_service_cannot_measure_is_never_met() -> None:
+    facts = acceptance_facts([video("a", 10)], [], 1, [], 0)
+    unmeasured = {n.name for n in facts.norms if not n.measured}
+    assert unmeasured == {"resolution", "subtitles", "leader_share"}
+    assert not any(n.met for n in facts.norms if not n.measured)
+    assert all(n.note for n in facts.norms if not n.measured)
+
+
+def test_every_resource_is_online_only_when_every_unit_points_at_a_usable_one() -> None:
+    assert acceptance_facts([video("a", 10), Unit("m", "material", 0, True)], [], 0, [], 0).all_online
+    waiting = acceptance_facts([video("a", 10), video("b", 10, usable=False)], [], 0, [], 0)
+    assert (waiting.units, waiting.units_online, waiting.all_online, waiting.videos) == (2, 1, False, 1)
+    emptied = acceptance_facts([video("a", 10), Unit(None, "", 0, False)], [], 0, [], 0)
+    assert not emptied.all_online
+    assert not acceptance_facts([], [], 0, [], 0).all_online  # an empty plan puts nothing online
+
+
+def test_four_videos_of_3_to_15_minutes_per_class_hour() -> None:
+    units = [video(str(n), 3 + n) for n in range(14)]  # 3..16 minutes: 13 of 3–15
+    facts = acceptance_facts(units, [], 3, [], 0)
+    assert (facts.hour_videos, facts.hour_videos_needed, facts.videos_per_class_hour) == (13, 12, 4.33)
+    assert facts.hour_videos_met
+    assert not acceptance_facts(units, [], 4, [], 0).hour_videos_met  # 16 needed
+    assert rules.videos_needed(2.5) == 12  # a started hour counts whole
+    no_hours = acceptance_facts(units, [], 0, [], 0)
+    assert (no_hours.videos_per_class_hour, no_hours.hour_videos_met) == (0.0, False)
+
+
+def test_material_kinds_count_documents_once_and_say_when_the_learning_service_gave_no_counts() -> None:
+    units = [video("a", 10), Unit("doc", "material", 0, True), Unit("old", "material", 0, False)]
+    facts = acceptance_facts(units, ["doc", "ppt"], 0, [], 0)
+    kinds = {kind: (measured, count, note) for kind, measured, count, note in facts.material_kinds}
+    assert (kinds["videos"], kinds["materials"]) == ((True, 1, ""), (True, 2, ""))
+    for kind in rules.LEARNING_KINDS:
+        assert kinds[kind] == (False, 0, rules.LEARNING_UNAVAILABLE)
+
+
+def test_material_kinds_take_the_learning_services_counts() -> None:
+    counts = {"in_video_quizzes": 3, "unit_tests": 2, "exams": 1, "assignments": 0, "discussion_topics": 4}
+    facts = acceptance_facts([], [], 0, [], 0, counts)
+    kinds = {kind: (measured, count) for kind, measured, count, _ in facts.material_kinds}
+    assert kinds == {"videos": (True, 0), "materials": (True, 0), "in_video_quizzes": (True, 3),
+                     "unit_tests": (True, 2), "exams": (True, 1), "assignments": (True, 0),
+                     "discussion_topics": (True, 4)}
+
+
+def test_runs_and_terms_so_far() -> None:
+    facts = acceptance_facts([], [], 0, ["2026-spring", "2026-autumn", "2026-autumn"], 57)
+    assert (facts.runs, facts.terms, facts.students) == (3, ["2026-spring", "2026-autumn"], 57)
+
+
+@pytest.mark.parametrize(("role", "user", "school"), [
+    ("school_admin", "x", "s1"), ("teacher", "leader", "s1")])
+def test_the_leader_and_the_schools_admins_read_the_facts(role: str, user: str, school: str) -> None:
+    rules.check_may_read(role, user, school, "s1", "leader")
+
+
+@pytest.mark.parametrize(("role", "user", "school"), [
+    ("school_admin", "x", "s2"), ("teacher", "colleague", "s1"), ("student", "leader", "s1"),
+    ("center_admin", "x", "")])
+def test_anyone_else_is_refused(role: str, user: str, school: str) -> None:
+    with pytest.raises(PermissionDenied):
+        rules.check_may_read(role, user, school, "s1", "leader")
+
+
+@pytest.mark.parametrize("caller", [
+    Caller("u1", "teacher", "s1", "33", "王老师"), Caller("service:media", SERVICE_ROLE, None, None, "media")])
+async def test_only_the_course_services_key_reads_the_runs_activity_counts(caller: Caller) -> None:
+    with pytest.raises(PermissionDenied):
+        await activity_counts(None, caller, ["r1"])  # type: ignore[arg-type]  # refused before any read
