@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from servicekit.errors import InvalidArgument
+from servicekit.text import to_simplified
 from servicekit.working_days import working_days_later
 
 QUESTION, DISCUSSION = "question", "discussion"
@@ -54,9 +55,9 @@ def level_now(level: int, answer_due_at: datetime, working_days: int, now: datet
 # ---- blocked words (per province) ----------------------------------------------------------------------------
 
 def normalise(text: str) -> str:
-    """What a blocked word is matched against: full-width folded (NFKC), case folded, spaces removed (a word split
-    by spaces is still the word)."""
-    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """What a blocked word is matched against: full-width folded (NFKC), traditional characters as simplified
+    (OpenCC t2s: 廣告 is 广告), case folded, spaces removed (a word split by spaces is still the word)."""
+    return "".join(to_simplified(unicodedata.normalize("NFKC", text)).casefold().split())
 
 
 def check_word(word: str) -> str:

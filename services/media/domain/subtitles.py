@@ -3,11 +3,10 @@ form browsers play (<track> and hls.js read WebVTT, not SRT)."""
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
-import opencc
+from servicekit.text import to_simplified
 
 # Chinese and English are separate tracks, one SRT file each.
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -43,19 +42,13 @@ class TraditionalLine:
     characters: tuple[tuple[str, str], ...]  # (traditional as written, its simplified form), in order, no repeats
 
 
-@functools.cache
-def _to_simplified() -> opencc.OpenCC:
-    # OpenCC's t2s: traditional to simplified, by phrase then by character (its dictionaries, not a hand list).
-    return opencc.OpenCC("t2s")
-
-
 def traditional_lines(data: bytes) -> list[TraditionalLine]:
     """The lines holding traditional characters, each with what they are in simplified characters.
 
     Each line is converted to simplified characters; the characters the conversion changes are the traditional
     ones. Cue numbers and timings are digits and punctuation, which the conversion leaves alone. Raises
     ValueError when the bytes are neither UTF-8 nor GB18030."""
-    convert = _to_simplified().convert
+    convert = to_simplified
     found = []
     text = decode_text(data).lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     for number, line in enumerate(text.split("\n"), 1):
