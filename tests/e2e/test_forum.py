@@ -39,8 +39,8 @@ def test_a_question_answered_late_reminds_the_team_then_the_school(  # type: ign
 ) -> None:
     leader, run_id, _, (asker, other), _ = class_world(api, school, 2)
     address = f"dean-{uuid.uuid4().hex[:6]}@school.example"  # a second admin of the school, with an address
-    create_account(platform, api, role="school_admin", school_id=school.id, username=address.split("@")[0],
-                   name="教务处", email=address)
+    _, dean = create_account(platform, api, role="school_admin", school_id=school.id,
+                             username=address.split("@")[0], name="教务处", email=address)
     topics = f"/learning/runs/{run_id}/forum/topics"
     topic = leader.post(topics, {"title": "第一章讨论", "description": "本章的问题在这里提"})
     question = asker.post(f"/learning/forum/topics/{topic['id']}/threads", {
@@ -67,8 +67,14 @@ def test_a_question_answered_late_reminds_the_team_then_the_school(  # type: ign
     assert question["title"] in str(mail["Subject"]) and question["id"] in body_of(mail)
     unread = school.admin.get("/inbox?unread_only=true")
     assert unread["unread"] >= 1
-    marked = school.admin.post("/inbox/read", {"ids": [unread["items"][0]["id"]]})
+    escalation = unread["items"][0]
+    marked = school.admin.post("/inbox/read", {"ids": [escalation["id"]]})
     assert (marked["marked"], marked["unread"]) == (1, unread["unread"] - 1)
+    # each of the school's admins reads it for themselves
+    assert escalation["id"] in [i["id"] for i in dean.get("/inbox?unread_only=true")["items"]]
+    assert next(i for i in school.admin.get("/inbox")["items"] if i["id"] == escalation["id"])["read"] is True
+    assert dean.post("/inbox/read", {})["unread"] == 0
+    assert escalation["id"] not in [i["id"] for i in school.admin.get("/inbox?unread_only=true")["items"]]
 
     # The leader answers: the asker is told; the response time is kept for the course's evaluation.
     leader.post(f"/learning/forum/threads/{question['id']}/replies", {"body": "先画受力图，再列方程。"})

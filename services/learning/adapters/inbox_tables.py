@@ -27,4 +27,13 @@ class InboxItemRow(Base):
     link: Mapped[str] = mapped_column(String(500), default="")  # the console's route to act on it
     run_id: Mapped[str] = mapped_column(String(36), default="")
     created_at: Mapped[datetime] = mapped_column()
-    read_at: Mapped[datetime | None] = mapped_column(default=None)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)  # a user's own message (InboxReadRow: a group's)
+
+
+class InboxReadRow(Base):
+    """One reader's mark on a message addressed to a group (a school's admins): each admin reads it for themselves."""
+
+    __tablename__ = "inbox_reads"
+    item_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column()

@@ -8,8 +8,7 @@ from servicekit.auth import require_caller
 from servicekit.clock import timestamp
 from servicekit.grpc_server import ServiceHost
 from servicekit.runtime import Runtime
-from services.learning.adapters.inbox_tables import InboxItemRow
-from services.learning.service_layer.inbox import InboxHandlers
+from services.learning.service_layer.inbox import InboxHandlers, InboxView
 
 SERVICE = "learning.v1.InboxService"
 
@@ -19,9 +18,10 @@ def wire(host: ServiceHost, runtime: Runtime) -> None:
                       InboxServicer(InboxHandlers(runtime.db)), SERVICE)
 
 
-def item_message(row: InboxItemRow) -> pb.InboxItem:
+def item_message(view: InboxView) -> pb.InboxItem:
+    row = view.row
     return pb.InboxItem(id=row.id, kind=row.kind, title=row.title, body=row.body, link=row.link, run_id=row.run_id,
-                        created_at=timestamp(row.created_at), read=row.read_at is not None)
+                        created_at=timestamp(row.created_at), read=view.read)
 
 
 class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import exists, func, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.learning.v1 import inbox_pb2 as pb
@@ -20,7 +20,7 @@ from servicekit.db import Database, new_id
 from servicekit.errors import InvalidArgument
 from servicekit.outbox import emit_many
 from servicekit.pagination import fetch_page
-from services.learning.adapters.inbox_tables import InboxItemRow
+from services.learning.adapters.inbox_tables import InboxItemRow, InboxReadRow
 from services.learning.adapters.orm import outbox
 
 DELIVERED = "learning.inbox.delivered"
@@ -29,8 +29,8 @@ SCHOOL_ADMINS = "school-admins:"
 
 
 def school_admins(school_id: str) -> str:
-    """The address of a school's admins as one reader (who they are is the identity service's to say; the first
-    of them to read it marks it read for all, and each is mailed)."""
+    """The address of a school's admins (who they are is the identity service's to say: each is mailed); each
+    reads it for themselves (InboxReadRow)."""
     return SCHOOL_ADMINS + school_id
 
 
@@ -74,37 +74,62 @@ async def deliver(session: AsyncSession, messages: Iterable[Message], now: datet
     return len(fresh)
 
 
+def unread(caller: Caller):  # type: ignore[no-untyped-def]
+    """The caller's unread messages: their own not read, and their group's not read by them."""
+    own = (InboxItemRow.user_id == caller.user_id) & InboxItemRow.read_at.is_(None)
+    groups = [a for a in addresses(caller) if a != caller.user_id]
+    if not groups:
+        return own
+    return own | (InboxItemRow.user_id.in_(groups) & ~exists().where(
+        InboxReadRow.item_id == InboxItemRow.id, InboxReadRow.user_id == caller.user_id))
+
+
+@dataclass
+class InboxView:
+    row: InboxItemRow
+    read: bool
+
+
 class InboxHandlers:
     def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.clock = clock
 
     async def list(self, caller: Caller, unread_only: bool, page_size: int, page_token: str
-                   ) -> tuple[list[InboxItemRow], str, int]:
+                   ) -> tuple[list[InboxView], str, int]:
         """(the caller's messages newest first, next page token, unread count)."""
         statement = select(InboxItemRow).where(InboxItemRow.user_id.in_(addresses(caller)))
         if unread_only:
-            statement = statement.where(InboxItemRow.read_at.is_(None))
+            statement = statement.where(unread(caller))
         async with self.db.read() as session:
             items, token, _ = await fetch_page(
                 session, statement.order_by(InboxItemRow.created_at.desc(), InboxItemRow.id), page_size, page_token)
-            unread = await self._unread(session, caller)
-        return items, token, unread
+            group = [i.id for i in items if i.user_id != caller.user_id]
+            read = set(await session.scalars(select(InboxReadRow.item_id).where(
+                InboxReadRow.user_id == caller.user_id, InboxReadRow.item_id.in_(group)))) if group else set()
+            count = await self._unread(session, caller)
+        views = [InboxView(i, i.read_at is not None if i.user_id == caller.user_id else i.id in read) for i in items]
+        return views, token, count
 
     async def mark_read(self, caller: Caller, ids: list[str]) -> tuple[int, int]:
-        """(marked, unread left): the caller's own messages only (others' ids mark nothing)."""
+        """(marked, unread left): the caller's own messages and their group's, for them only (others' ids mark
+        nothing)."""
         if len(ids) > MAX_MARK:
             raise InvalidArgument(f"at most {MAX_MARK} messages at once")
-        statement = update(InboxItemRow).where(InboxItemRow.user_id.in_(addresses(caller)),
-                                               InboxItemRow.read_at.is_(None))
-        if ids:
-            statement = statement.where(InboxItemRow.id.in_(ids))
+        now = self.clock()
+        chosen = InboxItemRow.id.in_(ids) if ids else true()
         async with self.db.transaction() as session:
-            marked = (await session.execute(statement.values(read_at=self.clock()))).rowcount
-            unread = await self._unread(session, caller)
-        return marked, unread
+            marked = (await session.execute(update(InboxItemRow).where(
+                InboxItemRow.user_id == caller.user_id, InboxItemRow.read_at.is_(None), chosen)
+                .values(read_at=now))).rowcount
+            group = list(await session.scalars(select(InboxItemRow.id).where(
+                InboxItemRow.user_id != caller.user_id, unread(caller), chosen)))
+            session.add_all(InboxReadRow(item_id=i, user_id=caller.user_id, read_at=now) for i in group)
+            await session.flush()
+            count = await self._unread(session, caller)
+        return marked + len(group), count
 
     @staticmethod
     async def _unread(session: AsyncSession, caller: Caller) -> int:
         return await session.scalar(select(func.count()).select_from(InboxItemRow).where(
-            InboxItemRow.user_id.in_(addresses(caller)), InboxItemRow.read_at.is_(None))) or 0
+            InboxItemRow.user_id.in_(addresses(caller)), unread(caller))) or 0

@@ -37,9 +37,16 @@ def upgrade() -> None:
     sa.UniqueConstraint('user_id', 'key', name='uq_inbox_items_user_key')
     )
     op.create_index('ix_inbox_items_user_created', 'inbox_items', ['user_id', 'created_at'], unique=False)
+    op.create_table('inbox_reads',
+    sa.Column('item_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('read_at', servicekit.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('item_id', 'user_id')
+    )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_table('inbox_reads')
     op.drop_index('ix_inbox_items_user_created', table_name='inbox_items')
     op.drop_table('inbox_items')
