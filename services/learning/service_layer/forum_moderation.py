@@ -176,6 +176,10 @@ class ModerationHandlers:
                     raise FailedPrecondition(f"the post is {'hidden' if action == HIDE else 'shown'} already",
                                              reason="NOTHING_TO_CHANGE")
                 target.hidden_at, target.hidden_reason = (now, reason) if action == HIDE else (None, "")
+                if post_id:  # a thread's reply count is of the replies its readers see
+                    parent = await session.get(ForumThreadRow, thread.id, with_for_update=True)
+                    assert parent is not None
+                    parent.replies += -1 if action == HIDE else 1
                 if action == HIDE:  # every open report of it is settled by hiding it
                     for open_report in await session.scalars(select(ForumReportRow).where(
                             ForumReportRow.thread_id == thread.id, ForumReportRow.post_id == post_id,
