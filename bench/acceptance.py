@@ -1,6 +1,8 @@
 """The completion acceptance facts (结项验收) of a course with 200 videos and 2,000 students in a class, through the
-gateway (the course service reads its tables and asks the learning service for the runs' quizzes and topics),
-beside GET /me over as many requests in the same run.
+gateway (the course service reads its tables and asks the learning service for the runs' quizzes and topics, and
+the media service for its videos' height, subtitles and uploaders), beside GET /me over as many requests in the same
+run. The seeded units point at assets the media service never stored: it knows none of them, so those three norms
+come back not measured, with the reason, and the request still answers (the call is made and timed all the same).
 
 The course, its chapters and its approved run are made through the API; the 200 plan units (each pointing at an
 approved video of 3–26 minutes, as media's referenceability left them) and the class of 2,000 students are written
@@ -57,9 +59,11 @@ async def seed(db_path: Path, course_id: str, run_id: str, school_id: str, chapt
 def in_process(repeat: int = 200) -> float:
     """The rules alone over 200 units: seconds per course."""
     units = [rules.Unit(str(n), rules.VIDEO, random.uniform(3, 26), True) for n in range(VIDEOS)]
+    media = {str(n): rules.VideoFacts(random.choice((576, 720, 1080)), n % 2 == 0, "leader" if n % 3 else "other")
+             for n in range(VIDEOS)}
     started = time.perf_counter()
     for _ in range(repeat):
-        rules.acceptance_facts(units, [], 50, ["2026-autumn"], STUDENTS)
+        rules.acceptance_facts(units, [], 50, ["2026-autumn"], STUDENTS, leader_id="leader", media=media)
     return (time.perf_counter() - started) / repeat
 
 
@@ -94,6 +98,8 @@ def main() -> None:
                 assert facts["videos"] == VIDEOS and facts["students"] == STUDENTS, facts
                 assert all(k["measured"] for k in facts["material_kinds"]), facts["material_kinds"]  # learning's too
                 length = next(n for n in facts["norms"] if n["name"] == "length")
+                from_media = [n for n in facts["norms"] if n["name"] in rules.MEDIA_NORMS]
+                assert len(from_media) == 3 and all(n["measured"] or n["note"] for n in from_media), from_media
                 base = p50(me)
 
                 def line(label: str, times: list[float], size: int) -> str:
@@ -105,6 +111,9 @@ def main() -> None:
                 print(f"setup {setup_seconds:.1f} s (units and students written through the course service's ORM); "
                       f"measured: length norm {length['passed']}/{length['total']} ({length['share']:.0%}), "
                       f"{facts['videos_3_to_15_minutes']} videos of 3–15 min for {facts['videos_needed']} needed")
+                print("media norms: " + "; ".join(
+                    f"{n['name']} {n['passed']}/{n['total']}" if n["measured"] else f"{n['name']} not measured "
+                    f"({n['note']})" for n in from_media))
                 print(line("GET acceptance-facts (the leader)", facts_times, len(body)))
                 print(line("GET acceptance-facts (the school admin)", admin_times, len(body)))
                 print(line("GET /me (baseline)", me, 0))

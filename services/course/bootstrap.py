@@ -20,6 +20,7 @@ from servicekit.reviews import decided_subject
 from servicekit.runtime import Runtime
 from servicekit.service_keys import ServiceGrants, service_key
 from services.course.adapters.learning import LearningPeer
+from services.course.adapters.media import MediaPeer
 from services.course.adapters.orm import inbox, outbox
 from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
 from services.course.service_layer.acceptance import AcceptanceHandlers
@@ -114,7 +115,7 @@ async def build() -> tuple[ServiceHost, Runtime]:
                                                    service_grants=grants))
     # The school report's minutes watched, and the quizzes and topics of a course's acceptance facts, come from the
     # learning service, asked with this service's own key (no user is behind the figures; the learning service
-    # grants the key those reads).
+    # grants the key those reads); the height, subtitles and uploader of its videos likewise from the media service.
     learning = channel(mesh.learning_addr)
     learning_peer = LearningPeer(learning, service_key("course", mesh))
     statistics = StatisticsHandlers(runtime.db, learning=learning_peer)
@@ -123,7 +124,8 @@ async def build() -> tuple[ServiceHost, Runtime]:
 
     servicer = CourseServicer(registry, courses, teams, categories, statistics, LearnerHandlers(runtime.db, courses),
                               WorkloadHandlers(runtime.db, courses, school_name),
-                              AcceptanceHandlers(runtime.db, courses, learning_peer))
+                              AcceptanceHandlers(runtime.db, courses, learning_peer,
+                                                 MediaPeer(media, service_key("course", mesh))))
     host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),

@@ -21,9 +21,10 @@ from servicekit.objects import BlobStore
 from servicekit.playback import GRANT_SERVICE
 from servicekit.reviews import decided_subject
 from servicekit.runtime import Runtime
-from servicekit.service_keys import service_key
+from servicekit.service_keys import ServiceGrants, service_key
 from services.media.adapters.course import CoursePolicies
 from services.media.adapters.orm import inbox, outbox
+from services.media.domain.facts import ASSET_FACTS_READER
 from services.media.entrypoints.grpc_server import SERVICE, MediaServicer
 from services.media.service_layer.handlers import OWNER, MediaConfig, MediaHandlers
 from services.media.service_layer.processing import MediaProcessor
@@ -54,7 +55,12 @@ async def build() -> tuple[ServiceHost, Runtime]:
     handlers = MediaHandlers(runtime.db, store, media_config(runtime), school_policies(course, runtime),
                              grant_key=service_key(GRANT_SERVICE, mesh))
     identity = channel(mesh.identity_addr)
-    host = ServiceHost("media", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer)))
+    # The course service reads its videos' height, subtitles and uploader for a course's acceptance facts with its
+    # own key (no user is behind the figures); that key opens this one read and nothing else.
+    grants = ServiceGrants({ASSET_FACTS_READER: service_key(ASSET_FACTS_READER, mesh)},
+                           {f"/{SERVICE}/GetAssetFacts": (ASSET_FACTS_READER,)})
+    host = ServiceHost("media", CallerInterceptor(TokenVerifier(jwks_from_identity(identity), mesh.token_issuer),
+                                                  service_grants=grants))
     host.add_servicer(media_pb2_grpc.add_MediaServiceServicer_to_server, MediaServicer(handlers), SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(

@@ -3,13 +3,19 @@ for the panel beside their scores, read by the course's leader and its school's 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
 
+import grpc
 import pytest
 
+from contracts.media.v1 import media_pb2, media_pb2_grpc
 from devmesh.client import Api
+from devmesh.mesh import Mesh
+from servicekit.clients import bearer
+from servicekit.service_keys import service_metadata
 from tests.e2e.conftest import CURRENT_TERM, SchoolWorld, create_account, decide
 from tests.e2e.learning_world import make_learning_world
 from tests.e2e.media_support import upload, wait_for_state
@@ -42,6 +48,11 @@ def test_the_panel_sees_the_measured_facts_of_a_course_and_outsiders_are_refused
         "kind": "unit_test", "title": "第一章单元测验", "chapter_id": world.chapters[0],
         "items": [{"question_id": single["id"], "points": 5}]})
     leader.post(f"/learning/runs/{world.run_id}/forum/topics", {"title": "课程讨论"})
+    # In the media service: the clips are 1280×720, all uploaded by the leader; one of the three gets subtitles.
+    subtitled = next(n["resource_id"] for n in leader.get(f"/courses/{course_id}/plan")["nodes"]
+                     if n["kind"] == "unit" and n.get("resource_id"))
+    leader.post(f"/media/assets/{subtitled}/subtitles", data={"language": "zh"},
+                files={"file": ("subs.srt", "1\n00:00:00,000 --> 00:00:02,000\n同学们好\n".encode())})
 
     facts = leader.get(f"/courses/{course_id}/acceptance-facts")
     assert facts["course_id"] == course_id
@@ -57,8 +68,11 @@ def test_the_panel_sees_the_measured_facts_of_a_course_and_outsiders_are_refused
     # Clips of seconds fail the 5–25 minute norm, each of them.
     assert (norms["length"]["measured"], norms["length"]["passed"], norms["length"]["total"]) == (True, 0, 3)
     assert (norms["length"]["share"], norms["length"]["met"]) == (0.0, False)
-    for unmeasured in ("resolution", "subtitles", "leader_share"):
-        assert norms[unmeasured]["measured"] is False and norms[unmeasured]["note"]
+    # Measured by the media service: every clip is 720p, one of three has subtitles, the leader recorded them all.
+    measured = {name: (norms[name]["measured"], norms[name]["passed"], norms[name]["total"], norms[name]["share"],
+                       norms[name]["met"]) for name in ("resolution", "subtitles", "leader_share")}
+    assert measured == {"resolution": (True, 3, 3, 1.0, True), "subtitles": (True, 1, 3, 0.3333, False),
+                        "leader_share": (True, 3, 3, 1.0, True)}, norms
     # 2 class hours need 8 videos of 3–15 minutes; none of these is that long.
     assert (facts["class_hours"], facts["videos_needed"], facts["videos_3_to_15_minutes"]) == (2.0, 8, 0)
     assert (facts["videos_per_class_hour"], facts["videos_per_class_hour_met"]) == (0.0, False)
@@ -76,3 +90,36 @@ def test_the_panel_sees_the_measured_facts_of_a_course_and_outsiders_are_refused
         expect_problem(403, lambda outsider=outsider: outsider.get(f"/courses/{course_id}/acceptance-facts"))
     expect_problem(401, lambda: api.get(f"/courses/{course_id}/acceptance-facts"))
     expect_problem(404, lambda: leader.get(f"/courses/{uuid.uuid4()}/acceptance-facts"))
+
+
+async def _asset_facts(mesh: Mesh, asset_ids: list[str], metadata: tuple) -> media_pb2.GetAssetFactsResponse:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{mesh.ports.media}") as channel:
+        return await media_pb2_grpc.MediaServiceStub(channel).GetAssetFacts(
+            media_pb2.GetAssetFactsRequest(asset_ids=asset_ids), metadata=metadata, timeout=10)
+
+
+def test_only_the_course_services_key_reads_the_facts_of_videos_from_the_media_service(
+    mesh: Mesh, api: Api, center: Api, school: SchoolWorld, clips: Path
+) -> None:
+    world = make_learning_world(api, school, clips, students=1)
+    videos = sorted({n["resource_id"] for n in world.leader.get(f"/courses/{world.course_id}/plan")["nodes"]
+                     if n["kind"] == "unit" and n.get("resource_id")})
+
+    def key(service: str) -> str:
+        return (mesh.data_dir / "service-keys" / f"{service}.key").read_text().strip()
+
+    def refused(metadata: tuple) -> None:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            asyncio.run(_asset_facts(mesh, videos, metadata))
+        assert error.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED), (
+            error.value.code(), error.value.details())
+
+    for user in (world.leader, school.admin, center):  # a user's token, the videos' owner's included: never
+        refused(bearer(user.token))
+    refused(service_metadata("learning", key("learning")))  # another service's key
+    refused(service_metadata("media", key("course")))  # the course key under another name
+    refused(service_metadata("course", "0" * 64))  # a wrong key
+    refused(())  # nobody
+    reply = asyncio.run(_asset_facts(mesh, [*videos, "no-such-asset"], service_metadata("course", key("course"))))
+    assert sorted((f.asset_id, f.height, f.has_subtitles, f.owner_id) for f in reply.facts) == [
+        (video, 720, False, world.leader_id) for video in videos]

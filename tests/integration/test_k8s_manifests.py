@@ -44,7 +44,8 @@ SERVICE_KEYS_SECRET = "service-keys"
 SERVICE_KEY_HOLDERS = {
     "media": {"media", "media-worker", "course"},  # media reads schools' policies from course
     "learning": {"learning", "media", "course"},  # learning signs playback grants (media checks), reads policies
-    "course": {"course", "learning"},  # course reads the minutes watched per run from learning (school report)
+    # course reads the minutes watched per run from learning (school report), its videos' facts from media
+    "course": {"course", "learning", "media"},
 }
 PROVINCES = {"zhejiang": "33"}  # GB/T 2260 code each known overlay must deploy with
 KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schemas the package bundles

@@ -94,3 +94,48 @@ def test_anyone_else_is_refused(role: str, user: str, school: str) -> None:
 async def test_only_the_course_services_key_reads_the_runs_activity_counts(caller: Caller) -> None:
     with pytest.raises(PermissionDenied):
         await activity_counts(None, caller, ["r1"])  # type: ignore[arg-type]  # refused before any read
+
+
+def test_the_media_services_facts_measure_720p_subtitles_and_the_leaders_share() -> None:
+    units = [video("a", 10), video("b", 10), video("c", 10), video("d", 10), video("gone", 10)]
+    media = {"a": rules.VideoFacts(1080, True, "leader"), "b": rules.VideoFacts(720, True, "other"),
+             "c": rules.VideoFacts(576, False, "other"), "d": rules.VideoFacts(720, True, "other")}
+    norms = {n.name: n for n in acceptance_facts(units, [], 0, [], 0, leader_id="leader", media=media).norms}
+    resolution, subtitles, leader = norms["resolution"], norms["subtitles"], norms["leader_share"]
+    assert (resolution.measured, resolution.passed, resolution.total, resolution.share, resolution.met) == (
+        True, 3, 4, 0.75, False)  # every video must be 720p or taller
+    assert (subtitles.passed, subtitles.total, subtitles.met) == (3, 4, False)
+    assert (leader.passed, leader.total, leader.share, leader.met) == (1, 4, 0.25, True)  # 25% is enough
+    assert "1 of 5" in resolution.note  # the video media no longer knows is left out, and said so
+
+
+def test_every_video_720p_with_subtitles_meets_those_norms_and_less_than_a_quarter_by_the_leader_does_not() -> None:
+    units = [video(str(n), 10) for n in range(5)]
+    media = {str(n): rules.VideoFacts(720, True, "leader" if n == 0 else "other") for n in range(5)}
+    norms = {n.name: n for n in acceptance_facts(units, [], 0, [], 0, leader_id="leader", media=media).norms}
+    assert norms["resolution"].met and norms["subtitles"].met
+    assert (norms["leader_share"].share, norms["leader_share"].met) == (0.2, False)
+
+
+def test_without_the_media_services_answer_those_norms_are_not_measured_and_say_why() -> None:
+    for media, note in ((None, "the media service is down"), ({}, "knows none")):
+        facts = acceptance_facts([video("a", 10)], [], 0, [], 0, leader_id="l", media=media, media_note=note)
+        for norm in (n for n in facts.norms if n.name in rules.MEDIA_NORMS):
+            assert (norm.measured, norm.met) == (False, False) and note in norm.note
+
+
+def test_a_media_service_that_does_not_answer_leaves_its_norms_unmeasured_with_its_reason() -> None:
+    import asyncio
+
+    from servicekit.errors import Unavailable
+    from services.course.service_layer.acceptance import AcceptanceHandlers
+
+    class Silent:
+        async def video_facts(self, asset_ids):  # type: ignore[no-untyped-def]
+            raise Unavailable("UNAVAILABLE: connection refused")
+
+    handlers = AcceptanceHandlers(None, None, media=Silent())  # type: ignore[arg-type]
+    media, note = asyncio.run(handlers._video_facts(["a"]))
+    assert media is None and rules.MEDIA_UNAVAILABLE in note and "connection refused" in note
+    assert asyncio.run(AcceptanceHandlers(None, None)._video_facts(["a"])) == (  # type: ignore[arg-type]
+        None, rules.MEDIA_UNAVAILABLE)

@@ -4,7 +4,7 @@ platform shows the experts beside their scores. Pure rules: thresholds, shares, 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from servicekit.errors import PermissionDenied
@@ -25,13 +25,19 @@ RAN_STATES = ("published", "running", "ended", "taken_down")
 LEARNING_KINDS = ("in_video_quizzes", "unit_tests", "exams", "assignments", "discussion_topics")
 LEARNING_UNAVAILABLE = "the learning service did not give its counts"
 
-# What the course service cannot measure yet, and why (shown to the panel as such, never as a pass).
-NOT_MEASURED = {
-    "resolution": "the course service keeps only a video's length and whether it is usable; the height of its "
-                  "renditions stays with the media service",
-    "subtitles": "subtitle tracks stay with the media service; the course service does not learn of them",
-    "leader_share": "who recorded (uploaded) each video stays with the media service",
-}
+# The height, subtitles and uploader of each video come from the media service (asked with this service's key).
+MEDIA_UNAVAILABLE = "the media service did not give its videos' height, subtitles and uploaders"
+MEDIA_NORMS = ("resolution", "subtitles", "leader_share")
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What the media service says of one video: its height in pixels (the tallest rendition, else the source),
+    whether a subtitle track is attached, and who uploaded (recorded) it."""
+
+    height: int
+    has_subtitles: bool
+    owner_id: str
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Norm:
     total: int = 0
     rule: str = ""
     note: str = ""
+    min_share: float = 1.0  # met when at least this share passes (every video, unless the norm says less)
 
     @property
     def share(self) -> float:
@@ -62,7 +69,7 @@ class Norm:
 
     @property
     def met(self) -> bool:
-        return self.measured and self.total > 0 and self.passed == self.total
+        return self.measured and self.total > 0 and self.passed >= self.min_share * self.total - 1e-9
 
 
 @dataclass(frozen=True)
@@ -120,21 +127,19 @@ def online_videos(units: Iterable[Unit]) -> dict[str, float]:
 
 def acceptance_facts(units: Sequence[Unit], material_ids: Iterable[str], class_hours: float,
                      terms: Sequence[str], students: int, activities: dict[str, int] | None = None,
-                     activities_note: str = LEARNING_UNAVAILABLE) -> Facts:
+                     activities_note: str = LEARNING_UNAVAILABLE, *, leader_id: str = "",
+                     media: Mapping[str, VideoFacts] | None = None, media_note: str = MEDIA_UNAVAILABLE) -> Facts:
     """The facts of one course: its plan units, the non-video assets it lists as materials, its class hours, the
     terms of the runs that ran (one per run, in run order), its distinct students so far, and the learning
-    service's counts of quizzes, tests, exams, assignments and topics over its runs (None when it gave none)."""
+    service's counts of quizzes, tests, exams, assignments and topics over its runs (None when it gave none), and
+    the media service's facts of its videos by asset id (None when it gave none, with `media_note` saying why)."""
     videos = online_videos(units)
     materials = set(material_ids) | {u.resource_id for u in units
                                      if u.resource_id and u.usable and u.kind in MATERIAL_KINDS}
     lengths = list(videos.values())
     length_norm = Norm("length", True, sum(within(m, NORM_MINUTES) for m in lengths), len(lengths),
                        rule=f"{NORM_MINUTES[0]:g}–{NORM_MINUTES[1]:g} minutes each")
-    norms = [length_norm,
-             Norm("resolution", False, rule=f"at least {NORM_MIN_HEIGHT}p", note=NOT_MEASURED["resolution"]),
-             Norm("subtitles", False, rule="subtitles on the main parts", note=NOT_MEASURED["subtitles"]),
-             Norm("leader_share", False, rule=f"the leader records at least {LEADER_SHARE:.0%}",
-                  note=NOT_MEASURED["leader_share"])]
+    norms = [length_norm, *media_norms(list(videos), leader_id, media, media_note)]
     unique_terms = list(dict.fromkeys(t for t in terms if t))
     return Facts(
         units=sum(1 for u in units), units_online=sum(1 for u in units if u.resource_id and u.usable),
@@ -142,6 +147,30 @@ def acceptance_facts(units: Sequence[Unit], material_ids: Iterable[str], class_h
         class_hours=class_hours, hour_videos=sum(within(m, HOUR_VIDEO_MINUTES) for m in lengths),
         hour_videos_needed=videos_needed(class_hours), runs=len(terms), terms=unique_terms, students=students,
         activities=activities, activities_note="" if activities is not None else activities_note)
+
+
+def media_norms(video_ids: Sequence[str], leader_id: str, media: Mapping[str, VideoFacts] | None,
+                media_note: str = MEDIA_UNAVAILABLE) -> list[Norm]:
+    """The norms over what the media service says of the videos: every one at least 720p, every one with subtitles
+    (annex 2: on the main parts; measured as any track attached), and the leader's uploads at least 25% (annex 1).
+    Videos the media service does not know (deleted meanwhile) are left out and named in the note; with none known,
+    or no answer, a norm is not measured."""
+    rules = {"resolution": f"at least {NORM_MIN_HEIGHT}p each", "subtitles": "subtitles on each video",
+             "leader_share": f"the leader records at least {LEADER_SHARE:.0%}"}
+    known = [media[v] for v in video_ids if v in media] if media is not None else []
+    if not known:
+        note = media_note if media is None else (
+            "the media service knows none of the course's videos" if video_ids else "the plan has no online video")
+        return [Norm(name, False, rule=rules[name], note=note,
+                     min_share=LEADER_SHARE if name == "leader_share" else 1.0) for name in MEDIA_NORMS]
+    missing = len(video_ids) - len(known)
+    note = f"{missing} of {len(video_ids)} videos unknown to the media service are left out" if missing else ""
+    return [Norm("resolution", True, sum(f.height >= NORM_MIN_HEIGHT for f in known), len(known),
+                 rule=rules["resolution"], note=note),
+            Norm("subtitles", True, sum(f.has_subtitles for f in known), len(known), rule=rules["subtitles"],
+                 note=note),
+            Norm("leader_share", True, sum(bool(leader_id) and f.owner_id == leader_id for f in known), len(known),
+                 rule=rules["leader_share"], note=note, min_share=LEADER_SHARE)]
 
 
 def check_may_read(role: str, user_id: str, school_id: str | None, course_school_id: str, leader_id: str) -> None:

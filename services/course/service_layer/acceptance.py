@@ -26,6 +26,12 @@ class ActivityCounts(Protocol):
     async def activity_counts(self, run_ids: Sequence[str]) -> dict[str, int]: ...
 
 
+class VideoFactsSource(Protocol):
+    """The media service's height, subtitles and uploader of videos, by asset id (adapters/media.py)."""
+
+    async def video_facts(self, asset_ids: Sequence[str]) -> dict[str, rules.VideoFacts]: ...
+
+
 @dataclass(frozen=True)
 class AcceptanceView:
     course: Course
@@ -33,10 +39,12 @@ class AcceptanceView:
 
 
 class AcceptanceHandlers:
-    def __init__(self, db: Database, courses: CourseHandlers, learning: ActivityCounts | None = None) -> None:
+    def __init__(self, db: Database, courses: CourseHandlers, learning: ActivityCounts | None = None,
+                 media: VideoFactsSource | None = None) -> None:
         self.db = db
         self.courses = courses
         self.learning = learning
+        self.media = media
 
     async def acceptance_facts(self, caller: Caller, course_id: str) -> AcceptanceView:
         async with self.db.read() as session:
@@ -63,8 +71,10 @@ class AcceptanceHandlers:
                 .join(CourseClass, CourseClass.id == ClassStudent.class_id)
                 .join(Run, Run.id == CourseClass.run_id).where(Run.course_id == course.id)) or 0
         activities, note = await self._activities(run_ids)  # asked with no transaction held
+        media, media_note = await self._video_facts(list(rules.online_videos(units)))
         return AcceptanceView(course, rules.acceptance_facts(units, materials, course.class_hours, terms, students,
-                                                             activities, note))
+                                                             activities, note, leader_id=course.leader_id,
+                                                             media=media, media_note=media_note))
 
     async def _activities(self, run_ids: list[str]) -> tuple[dict[str, int] | None, str]:
         """The learning service's counts over every run of the course (what a draft run holds counts as built);
@@ -78,3 +88,16 @@ class AcceptanceHandlers:
         except Unavailable as error:
             log.warning("acceptance facts without the learning service's counts: %s", error)
             return None, f"{rules.LEARNING_UNAVAILABLE} ({error})"
+
+    async def _video_facts(self, video_ids: list[str]) -> tuple[dict[str, rules.VideoFacts] | None, str]:
+        """The media service's height, subtitles and uploader of the plan's online videos; when it does not answer,
+        those norms say so rather than the request fail."""
+        if self.media is None:
+            return None, rules.MEDIA_UNAVAILABLE
+        if not video_ids:
+            return {}, ""
+        try:
+            return await self.media.video_facts(video_ids), ""
+        except Unavailable as error:
+            log.warning("acceptance facts without the media service's video facts: %s", error)
+            return None, f"{rules.MEDIA_UNAVAILABLE} ({error})"

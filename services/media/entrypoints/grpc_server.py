@@ -9,6 +9,7 @@ from contracts.media.v1 import media_pb2_grpc
 from servicekit.auth import require_caller
 from servicekit.objects import StoredPart
 from services.media.adapters.orm import Asset
+from services.media.service_layer.asset_facts import AssetFactsHandlers
 from services.media.service_layer.handlers import MediaHandlers, Ticket, referenceability
 
 SERVICE = "media.v1.MediaService"
@@ -44,8 +45,9 @@ def ticket_message(ticket: Ticket) -> pb.UploadTicket:
 
 
 class MediaServicer(media_pb2_grpc.MediaServiceServicer):
-    def __init__(self, handlers: MediaHandlers) -> None:
+    def __init__(self, handlers: MediaHandlers, facts: AssetFactsHandlers | None = None) -> None:
         self.handlers = handlers
+        self.facts = facts or AssetFactsHandlers(handlers.db)
 
     async def RequestUpload(self, request, context):  # type: ignore[no-untyped-def]
         return ticket_message(await self.handlers.request_upload(require_caller(), request))
@@ -87,3 +89,6 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
 
     async def GetReferenceability(self, request, context):  # type: ignore[no-untyped-def]
         return await self.handlers.referenceability(require_caller(), request.id)
+
+    async def GetAssetFacts(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.GetAssetFactsResponse(facts=await self.facts.asset_facts(require_caller(), request.asset_ids))
