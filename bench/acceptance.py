@@ -1,8 +1,9 @@
 """The completion acceptance facts (结项验收) of a course with 200 videos and 2,000 students in a class, through the
-gateway (the course service reads its tables and asks the learning service for the runs' quizzes and topics, and
-the media service for its videos' height, subtitles and uploaders), beside GET /me over as many requests in the same
-run. The seeded units point at assets the media service never stored: it knows none of them, so those three norms
-come back not measured, with the reason, and the request still answers (the call is made and timed all the same).
+gateway (the course service reads its tables and asks the learning service for the runs' quizzes, topics and
+evaluation, and the media service for its videos' height, subtitles and uploaders), beside GET /me over as many
+requests in the same run. The seeded units point at assets the media service never stored: it knows none of them,
+so those three norms come back not measured, with the reason, and the request still answers (the call is made and
+timed all the same).
 
 The course, its chapters and its approved run are made through the API; the 200 plan units (each pointing at an
 approved video of 3–26 minutes, as media's referenceability left them) and the class of 2,000 students are written
@@ -97,6 +98,7 @@ def main() -> None:
                 facts = json.loads(body)
                 assert facts["videos"] == VIDEOS and facts["students"] == STUDENTS, facts
                 assert all(k["measured"] for k in facts["material_kinds"]), facts["material_kinds"]  # learning's too
+                assert facts["evaluation_measured"], facts["evaluation_note"]  # the students' evaluation, likewise
                 length = next(n for n in facts["norms"] if n["name"] == "length")
                 from_media = [n for n in facts["norms"] if n["name"] in rules.MEDIA_NORMS]
                 assert len(from_media) == 3 and all(n["measured"] or n["note"] for n in from_media), from_media

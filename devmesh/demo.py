@@ -14,6 +14,7 @@ PLATFORM_ADMIN = "platform"
 HOST_PROVINCE = "33"
 
 SCHOOLS = [("ZSU", "浙江示范大学"), ("HZC", "杭州示范学院")]
+COLLEGES = {"ZSU": ["计算机学院", "数学科学学院"], "HZC": ["信息工程学院", "会计学院"]}
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,16 @@ class DemoAccount:
     number: str = ""
     phone: str = ""
     class_name: str = ""
+    college: str = ""  # the name of the school's college (学院) a teacher or college admin belongs to
 
 
 ACCOUNTS = [
     DemoAccount("center", "center_admin", "省课程管理中心"),
     DemoAccount("zsu-admin", "school_admin", "浙江示范大学教务处", "ZSU", phone="13800000001"),
     DemoAccount("hzc-admin", "school_admin", "杭州示范学院教务处", "HZC", phone="13800000002"),
-    DemoAccount("ZSU-T001", "teacher", "王老师", "ZSU", "T001", "13800000011"),
-    DemoAccount("HZC-T001", "teacher", "陈老师", "HZC", "T001", "13800000012"),
+    DemoAccount("ZSU-T001", "teacher", "王老师", "ZSU", "T001", "13800000011", college="计算机学院"),
+    DemoAccount("HZC-T001", "teacher", "陈老师", "HZC", "T001", "13800000012", college="信息工程学院"),
+    DemoAccount("zsu-cs", "college_admin", "计算机学院教学秘书", "ZSU", phone="13800000031", college="计算机学院"),
     DemoAccount("ZSU-S001", "student", "张同学", "ZSU", "S001", "13800000021", "计算机2026-1班"),
     DemoAccount("HZC-S001", "student", "刘同学", "HZC", "S001", "13800000022", "会计2026-2班"),
 ]
@@ -48,31 +51,68 @@ def load(api: Api, data_dir: Path) -> None:
             "/schools", {"code": code, "name": name, "province_code": HOST_PROVINCE}
         )
         school_ids[code] = school["id"]
+    # College admins come last: the school admins make the colleges they belong to first.
     for account in ACCOUNTS:
-        try:
-            api.login(account.username, DEMO_PASSWORD)
-            continue
-        except ApiError as error:
-            if error.status != 401:
-                raise
-        created = platform.post(
-            "/users",
-            {
-                "role": account.role,
-                "username": account.username,
-                "name": account.name,
-                "school_id": school_ids.get(account.school_code, ""),
-                "province_code": HOST_PROVINCE if account.role == "center_admin" else "",
-                "number": account.number,
-                "phone": account.phone,
-                "class_name": account.class_name,
-            },
-        )
-        api.first_login(account.username, created["credentials"]["initial_password"], DEMO_PASSWORD)
+        if account.role != "college_admin":
+            _account(api, platform, account, school_ids, {})
+    admins = {code: api.login(f"{code.lower()}-admin", DEMO_PASSWORD) for code, _ in SCHOOLS}
+    college_ids = _colleges(admins, school_ids)
+    for account in ACCOUNTS:
+        if account.role == "college_admin":
+            _account(api, admins[account.school_code], account, school_ids, college_ids)
+    _place_teachers(api, admins, college_ids)
     _term_calendar(api)
     _pending_teacher_registration(api, school_ids["ZSU"])
     _pending_school_application(api, platform)
     _demo_course(api, data_dir)
+    _demo_project(api)
+
+
+def _account(api: Api, creator: Api, account: DemoAccount, school_ids: dict[str, str],
+             college_ids: dict[tuple[str, str], str]) -> None:
+    try:
+        api.login(account.username, DEMO_PASSWORD)
+        return
+    except ApiError as error:
+        if error.status != 401:
+            raise
+    created = creator.post(
+        "/users",
+        {
+            "role": account.role,
+            "username": account.username,
+            "name": account.name,
+            "school_id": school_ids.get(account.school_code, ""),
+            "province_code": HOST_PROVINCE if account.role == "center_admin" else "",
+            "number": account.number,
+            "phone": account.phone,
+            "class_name": account.class_name,
+            "college_id": college_ids.get((account.school_code, account.college), ""),
+        },
+    )
+    api.first_login(account.username, created["credentials"]["initial_password"], DEMO_PASSWORD)
+
+
+def _colleges(admins: dict[str, Api], school_ids: dict[str, str]) -> dict[tuple[str, str], str]:
+    """Each demo school's colleges, made by its admin: {(school code, college name): college id}."""
+    ids = {}
+    for code, names in COLLEGES.items():
+        admin = admins[code]
+        path = f"/schools/{school_ids[code]}/colleges"
+        known = {c["name"]: c["id"] for c in admin.get(path)["items"]}
+        for name in names:
+            ids[(code, name)] = known.get(name) or admin.post(path, {"name": name})["id"]
+    return ids
+
+
+def _place_teachers(api: Api, admins: dict[str, Api], college_ids: dict[tuple[str, str], str]) -> None:
+    for account in ACCOUNTS:
+        if account.role == "teacher" and account.college:
+            teacher = api.login(account.username, DEMO_PASSWORD).get("/me")
+            college_id = college_ids[(account.school_code, account.college)]
+            if teacher["college_id"] != college_id:
+                admins[account.school_code].request("PUT", f"/users/{teacher['id']}/college",
+                                                    json={"college_id": college_id})
 
 
 TERMS = [
@@ -195,6 +235,25 @@ def _demo_course(api: Api, data_dir: Path) -> None:
     _demo_quiz(teacher, run["id"], run_chapter)
 
 
+def _demo_project(api: Api) -> None:
+    """王老师 applies for a course-building project for the demo course: it waits for 计算机学院's recommendation."""
+    teacher = api.login("ZSU-T001", DEMO_PASSWORD)
+    if teacher.get("/projects")["projects"]:
+        return
+    course = next(c["course"] for c in teacher.get("/courses")["items"] if c["course"]["name"] == DEMO_COURSE)
+    teacher.post("/projects", {
+        "course_id": course["id"], "discipline": "计算机科学与技术", "audience": "本科一年级", "class_hours": 32,
+        "leader_title": "副教授", "leader_degree": "博士", "leader_phone": "13800000011",
+        "leader_email": "wang@zsu.example.edu.cn",
+        "leader_teaching": [{"course_name": DEMO_COURSE, "category": "专业课", "audience": "本科", "class_hours": 32,
+                             "listeners_per_year": 150}],
+        "leader_research": "主持校级教改项目一项",
+        "team": [{"name": "赵助教", "kind": "assistant", "title": "助教", "task": "答疑与作业批改"},
+                 {"name": "孙工", "kind": "technical", "title": "工程师", "task": "视频拍摄与剪辑"}],
+        "foundation": "本课程已开设三年，每年授课约一百五十人", "design": "线上自学视频与课堂练习相结合",
+        "goals_plan": "半年建成全部视频，两年内开课三次", "expected_results": "建成校级在线开放课程"})
+
+
 def _demo_quiz(teacher: Api, run_id: str, chapter_id: str) -> None:
     """A unit test of chapter 1, so the student has a quiz to answer and the teacher a result to read."""
     bank = f"/learning/runs/{run_id}/questions"
@@ -219,6 +278,8 @@ def describe(gateway_url: str) -> str:
             f"  API docs: {gateway_url}/docs   health: {gateway_url}/healthz   API: {gateway_url}/api/v1/",
             f"Demo accounts (password for all: {DEMO_PASSWORD}):",
             *rows,
+            "  zsu-cs is 计算机学院's teaching secretary (college admin); 王老师 and 陈老师 belong to a college.",
+            f"  王老师's course-building project for {DEMO_COURSE} waits for zsu-cs's recommendation.",
             "  li.teacher   a teacher registration waiting for zsu-admin's review",
             "  plus one out-of-province school application waiting for the platform admin.",
             f"  ZSU-S001 studies {DEMO_COURSE} (王老师's course, one chapter open to the class, with a unit test).",

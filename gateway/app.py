@@ -50,6 +50,7 @@ from gateway.routes import (
     learning,
     media,
     policies,
+    projects,
     reviews,
     sharing,
     statistics,
@@ -164,6 +165,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
     app.include_router(media.router, prefix=API_PREFIX)
     app.include_router(courses.router, prefix=API_PREFIX)
     app.include_router(policies.router, prefix=API_PREFIX)
+    app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(sharing.router, prefix=API_PREFIX)
     app.include_router(statistics.router, prefix=API_PREFIX)
     app.include_router(learning.router, prefix=API_PREFIX)

@@ -18,7 +18,7 @@ from servicekit.errors import PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
 
-ROLES = ("student", "teacher", "school_admin", "center_admin", "platform_admin")
+ROLES = ("student", "teacher", "college_admin", "school_admin", "center_admin", "platform_admin")
 ALGORITHM = "EdDSA"
 AUDIENCE = "open-course-platform"
 REVOCATION_SUBJECT = "identity.session.revoked"
@@ -38,6 +38,7 @@ class Caller:
     province_code: str | None
     name: str
     must_change_password: bool = False
+    college_id: str | None = None  # a teacher's or college admin's college (学院), from the token's "college"
 
     @classmethod
     def from_claims(cls, claims: dict) -> Caller:
@@ -48,6 +49,7 @@ class Caller:
             province_code=claims.get("province") or None,
             name=claims.get("name", ""),
             must_change_password=bool(claims.get("mcp", False)),
+            college_id=claims.get("college") or None,
         )
 
     def require_role(self, *roles: str) -> None:

@@ -16,6 +16,7 @@ from servicekit.outbox import emit
 
 class ScopeType:
     SCHOOL = "school"
+    COLLEGE = "college"  # a school's college (学院); id = the college id; decided by its college admin
     CENTER = "center"  # the provincial course management center; id = province code
     PLATFORM = "platform"
 

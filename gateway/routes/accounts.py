@@ -14,13 +14,14 @@ from pydantic import BaseModel, Field
 
 from contracts.identity.v1 import identity_pb2 as pb
 from gateway.openapi_types import Documented, extend, page_of, returns
-from gateway.problems import problem, rpc_reason
+from gateway.problems import Problem, problem, rpc_reason
 from gateway.ratelimit import limit
 from gateway.routes.deps import (
     TIMEOUT,
     Backends,
     Paging,
     SignedIn,
+    SignedInCaller,
     as_json,
     download,
     json_off_loop,
@@ -91,7 +92,7 @@ class SchoolBody(BaseModel):
 
 
 class UserBody(BaseModel):
-    role: Literal["student", "teacher", "school_admin", "center_admin", "platform_admin"]
+    role: Literal["student", "teacher", "college_admin", "school_admin", "center_admin", "platform_admin"]
     name: str = Field(max_length=100)
     school_id: str = Field("", max_length=36)
     province_code: str = Field("", max_length=6)
@@ -100,6 +101,16 @@ class UserBody(BaseModel):
     email: str = Field("", max_length=200)
     number: str = Field("", max_length=32, description="student or staff number")
     class_name: str = Field("", max_length=100)
+    college_id: str = Field("", max_length=36, description="the college (学院): required for a college_admin, "
+                            "optional for a teacher")
+
+
+class CollegeBody(BaseModel):
+    name: str = Field(max_length=100)
+
+
+class UserCollegeBody(BaseModel):
+    college_id: str = Field(max_length=36, description="one of the school's colleges; empty: none (teachers only)")
 
 
 class TeacherRegistrationBody(BaseModel):
@@ -337,6 +348,39 @@ async def import_accounts(
         timeout=120,
     )
     return await json_off_loop(lambda: with_sheet_url(reply))  # type: ignore[return-value]
+
+
+# ---- colleges (学院/教学单位) ------------------------------------------------------------------
+
+
+async def _call(backends: Any, method: str, request: Any, me: SignedInCaller) -> Any:
+    return await getattr(backends.identity, method)(request, metadata=me.metadata, timeout=TIMEOUT)
+
+
+@router.get("/schools/{school_id}/colleges", tags=["colleges"], **returns(page_of(pb.College)))
+async def list_colleges(school_id: str, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The school's colleges by name, each with its number of teachers: for the school's own members and
+    platform admins."""
+    reply = await _call(backends, "ListColleges", pb.ListCollegesRequest(school_id=school_id), me)
+    return page_json(list(reply.colleges), "", len(reply.colleges))
+
+
+@router.post("/schools/{school_id}/colleges", tags=["colleges"], **returns(pb.College, 201))
+async def create_college(school_id: str, body: CollegeBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The school's admin adds a college; a name is used once per school (409 otherwise)."""
+    if me.caller.school_id != school_id:
+        raise Problem(403, "school admins create the colleges of their own school only")
+    return as_json(await _call(backends, "CreateCollege", pb.CreateCollegeRequest(name=body.name), me))
+
+
+@router.put("/users/{user_id}/college", tags=["colleges"], **returns(pb.User))
+async def set_user_college(user_id: str, body: UserCollegeBody, backends: Backends, me: SignedIn) -> dict[str, Any]:
+    """The school's admin puts one of the school's teachers or college admins in one of its colleges (an empty
+    `college_id` takes a teacher out of theirs; a college admin always has one). A college admin moved to another
+    college signs in again."""
+    reply = await _call(backends, "SetUserCollege",
+                        pb.SetUserCollegeRequest(user_id=user_id, college_id=body.college_id), me)
+    return as_json(reply)
 
 
 # ---- teacher self-registration ------------------------------------------------------------

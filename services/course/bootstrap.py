@@ -6,13 +6,14 @@ import asyncio
 from pathlib import Path
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 
 from contracts.course.v1 import course_pb2_grpc
 from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
 from contracts.media.v1 import media_pb2, media_pb2_grpc
 from contracts.review.v1 import review_pb2
 from contracts.sharing.v1 import sharing_pb2, sharing_pb2_grpc
-from servicekit.auth import TokenVerifier, current_token
+from servicekit.auth import Caller, TokenVerifier, current_token, require_caller
 from servicekit.clients import bearer, channel, jwks_from_identity
 from servicekit.consumer import EventMeta, Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
@@ -22,12 +23,13 @@ from servicekit.service_keys import ServiceGrants, service_key
 from services.course.adapters.learning import LearningPeer
 from services.course.adapters.media import MediaPeer
 from services.course.adapters.orm import inbox, outbox
-from services.course.entrypoints.grpc_server import SERVICE, CourseServicer
+from services.course.entrypoints.grpc_server import SERVICE, CourseServicer, acceptance_message
 from services.course.service_layer.acceptance import AcceptanceHandlers
 from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.courses import CourseHandlers
 from services.course.service_layer.learners import AT_RISK_SWEEPER, LearnerHandlers
 from services.course.service_layer.policies import POLICY_READING_SERVICES, PolicyHandlers
+from services.course.service_layer.projects import ProjectHandlers
 from services.course.service_layer.registry import OWNER, RegistryHandlers, Teachers
 from services.course.service_layer.statistics import StatisticsHandlers
 from services.course.service_layer.teams import TEAM_READING_SERVICES, IdentityClient, TeamHandlers
@@ -95,10 +97,6 @@ async def build() -> tuple[ServiceHost, Runtime]:
     teams = TeamHandlers(runtime.db, courses, IdentityClient(find_teachers, resolve_students, import_students),
                          adopted)
 
-    async def decided(session, event: review_pb2.ReviewDecided, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
-        await registry.apply_decision(session, event)
-        await courses.apply_decision(session, event)
-
     async def asset_changed(session, event: media_pb2.ReferenceabilityChanged, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
         await courses.asset_changed(session, event)
 
@@ -122,10 +120,27 @@ async def build() -> tuple[ServiceHost, Runtime]:
     async def school_name(school_id: str) -> str:
         return (await identity_stub.GetSchool(identity_pb2.GetSchoolRequest(id=school_id), timeout=60)).name
 
+    acceptance = AcceptanceHandlers(runtime.db, courses, learning_peer, MediaPeer(media, service_key("course", mesh)))
+
+    async def own_college() -> tuple[str, str]:
+        """The caller's college as the identity service has it now (the token's may predate a move)."""
+        me = await identity_stub.GetUser(identity_pb2.GetUserRequest(id=require_caller().user_id), **on_behalf())
+        return me.college_id, me.college_name
+
+    async def facts_of(caller: Caller, course_id: str) -> dict:
+        return MessageToDict(acceptance_message(await acceptance.acceptance_facts(caller, course_id)),
+                             preserving_proto_field_name=True,
+                             always_print_fields_with_no_presence=True)
+
+    projects = ProjectHandlers(runtime.db, courses, own_college, facts_of)
     servicer = CourseServicer(registry, courses, teams, categories, statistics, LearnerHandlers(runtime.db, courses),
-                              WorkloadHandlers(runtime.db, courses, school_name),
-                              AcceptanceHandlers(runtime.db, courses, learning_peer,
-                                                 MediaPeer(media, service_key("course", mesh))))
+                              WorkloadHandlers(runtime.db, courses, school_name), acceptance, projects)
+
+    async def decided(session, event: review_pb2.ReviewDecided, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
+        await registry.apply_decision(session, event)
+        await courses.apply_decision(session, event)
+        await projects.apply_decision(session, event)  # after the run's own state is applied
+
     host.add_servicer(course_pb2_grpc.add_CourseServiceServicer_to_server, servicer, SERVICE)
     runtime.attach(host, outbox, inbox, [
         Subscription(durable="course-review-decisions", stream="REVIEW", filter_subject=decided_subject(OWNER),

@@ -48,7 +48,9 @@ async def build() -> tuple[ServiceHost, Runtime]:
     grants = ServiceGrants({WATCHED_MINUTES_READER: service_key(WATCHED_MINUTES_READER, mesh)},
                            {f"/{SERVICE}/GetWatchedMinutes": (WATCHED_MINUTES_READER,),
                             # and the counts of quizzes and topics for a course's acceptance facts
-                            f"/{SERVICE}/GetRunActivityCounts": (WATCHED_MINUTES_READER,)})
+                            f"/{SERVICE}/GetRunActivityCounts": (WATCHED_MINUTES_READER,),
+                            # and the students' evaluation of its runs (scores, no comments), likewise
+                            f"/{evaluation_server.SERVICE}/GetRunEvaluationScores": (WATCHED_MINUTES_READER,)})
     host = ServiceHost("learning", CallerInterceptor(verifier, public_methods=[f"/{SERVICE}/ReportProgressBatch"],
                                                      service_grants=grants))
     host.add_servicer(learning_pb2_grpc.add_LearningServiceServicer_to_server,

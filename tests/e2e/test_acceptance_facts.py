@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from contracts.learning.v1 import evaluation_pb2, evaluation_pb2_grpc
 from contracts.media.v1 import media_pb2, media_pb2_grpc
 from devmesh.client import Api
 from devmesh.mesh import Mesh
@@ -20,6 +21,7 @@ from tests.e2e.conftest import CURRENT_TERM, SchoolWorld, create_account, decide
 from tests.e2e.learning_world import make_learning_world
 from tests.e2e.media_support import upload, wait_for_state
 from tests.e2e.test_auth import expect_problem
+from tests.e2e.test_evaluation import days_until
 from tests.support import wait_until
 
 
@@ -123,3 +125,42 @@ def test_only_the_course_services_key_reads_the_facts_of_videos_from_the_media_s
     reply = asyncio.run(_asset_facts(mesh, [*videos, "no-such-asset"], service_metadata("course", key("course"))))
     assert sorted((f.asset_id, f.height, f.has_subtitles, f.owner_id) for f in reply.facts) == [
         (video, 720, False, world.leader_id) for video in videos]
+
+
+async def _run_scores(mesh: Mesh, run_ids: list[str], metadata: tuple) -> evaluation_pb2.RunEvaluationScores:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{mesh.ports.learning}") as channel:
+        return await evaluation_pb2_grpc.EvaluationServiceStub(channel).GetRunEvaluationScores(
+            evaluation_pb2.GetRunEvaluationScoresRequest(run_ids=run_ids), metadata=metadata, timeout=10)
+
+
+def test_the_facts_show_the_students_evaluation_read_with_the_course_services_key_only(
+    mesh: Mesh, api: Api, center: Api, school: SchoolWorld, clips: Path, time_travel
+) -> None:
+    world = make_learning_world(api, school, clips, students=2)
+    facts = world.leader.get(f"/courses/{world.course_id}/acceptance-facts")
+    assert (facts["evaluation_measured"], facts["evaluation_scored"], facts["evaluations"]) == (True, False, [])
+
+    # The term's last two weeks: both students rate the run, one all 4s and one all 5s (80 and 100 of 100).
+    time_travel(days=days_until("2027-01-15"))
+    for student, rating, comment in zip(world.students, (4, 5), ("讲得太快", ""), strict=True):
+        items = student.get(f"/learning/runs/{world.run_id}/evaluation")["questionnaire"]["items"]
+        student.post(f"/learning/runs/{world.run_id}/evaluation",
+                     {"ratings": [rating] * len(items), "comment": comment})
+    facts = world.leader.get(f"/courses/{world.course_id}/acceptance-facts")
+    assert (facts["evaluation_measured"], facts["evaluation_scored"], facts["evaluation_score"],
+            facts["evaluation_answers"]) == (True, True, 90.0, 2), facts
+    [run] = facts["evaluations"]
+    assert (run["term_code"], run["run_number"], run["answers"], run["scored"], run["score"], run["closed"]) == (
+        CURRENT_TERM["code"], 1, 2, True, 90.0, False)
+    assert run["grade_name"]
+
+    # The learning service gives the scores, never the comments, and to the course service's key alone.
+    course_key = (mesh.data_dir / "service-keys" / "course.key").read_text().strip()
+    reply = asyncio.run(_run_scores(mesh, [world.run_id, "no-such-run"], service_metadata("course", course_key)))
+    assert [(r.run_id, r.answers, r.score, list(r.comments)) for r in reply.runs] == [(world.run_id, 2, 90.0, [])]
+    for metadata in (bearer(world.leader.token), bearer(school.admin.token), service_metadata("course", "0" * 64),
+                     service_metadata("media", course_key), ()):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            asyncio.run(_run_scores(mesh, [world.run_id], metadata))
+        assert error.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED), (
+            error.value.code(), error.value.details())

@@ -139,3 +139,30 @@ def test_a_media_service_that_does_not_answer_leaves_its_norms_unmeasured_with_i
     assert media is None and rules.MEDIA_UNAVAILABLE in note and "connection refused" in note
     assert asyncio.run(AcceptanceHandlers(None, None)._video_facts(["a"])) == (  # type: ignore[arg-type]
         None, rules.MEDIA_UNAVAILABLE)
+
+
+def test_the_students_evaluation_is_the_answer_weighted_mean_of_the_rated_runs() -> None:
+    runs = [rules.RunEvaluation("2026-autumn", 1, 30, 70.0, "合格", True),
+            rules.RunEvaluation("2027-spring", 2, 10, 90.0, "优秀", False),
+            rules.RunEvaluation("2027-autumn", 3, 0, None, "", False)]
+    facts = acceptance_facts([], [], 0, [], 0, evaluations=runs)
+    assert (facts.evaluation_score, facts.evaluations_note) == (75.0, "")
+    assert acceptance_facts([], [], 0, [], 0, evaluations=[]).evaluation_score is None
+    unmeasured = acceptance_facts([], [], 0, [], 0, evaluations=None, evaluations_note="down")
+    assert (unmeasured.evaluations, unmeasured.evaluation_score, unmeasured.evaluations_note) == (None, None, "down")
+
+
+def test_a_learning_service_that_does_not_answer_leaves_the_evaluation_unmeasured_with_its_reason() -> None:
+    import asyncio
+
+    from servicekit.errors import Unavailable
+    from services.course.service_layer.acceptance import AcceptanceHandlers
+
+    class Silent:
+        async def run_evaluations(self, run_ids):  # type: ignore[no-untyped-def]
+            raise Unavailable("UNAVAILABLE: connection refused")
+
+    handlers = AcceptanceHandlers(None, None, learning=Silent())  # type: ignore[arg-type]
+    evaluations, note = asyncio.run(handlers._evaluations(["r"]))
+    assert evaluations is None and rules.EVALUATION_UNAVAILABLE in note and "connection refused" in note
+    assert asyncio.run(handlers._evaluations([])) == ([], "")

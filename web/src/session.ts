@@ -2,7 +2,7 @@
 import { reactive } from 'vue'
 import type { components } from '@/api/schema'
 
-export type Role = 'student' | 'teacher' | 'school_admin' | 'center_admin' | 'platform_admin'
+export type Role = 'student' | 'teacher' | 'college_admin' | 'school_admin' | 'center_admin' | 'platform_admin'
 
 /** The signed-in account (GET /me), its role narrowed to the roles the console knows. */
 export type Me = Omit<components['schemas']['IdentityUser'], 'role'> & { role: Role }

@@ -107,6 +107,10 @@ class Course(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(default=None)
     stop_reason: Mapped[str] = mapped_column(Text, default="")
     stopped_by: Mapped[str] = mapped_column(String(36), default="")
+    # The title its course-building project earned at the completion acceptance (校级在线开放课程), and its loss.
+    title: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    titled_at: Mapped[datetime | None] = mapped_column(default=None)
+    title_revoked_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -263,3 +267,91 @@ class SchoolReport(Base):
     province_code: Mapped[str] = mapped_column(String(6), index=True)
     published_at: Mapped[datetime]
     published_by: Mapped[str] = mapped_column(String(36))
+
+
+class Project(Base):
+    """A course-building project (在线开放课程立项建设, seed 004 四): its form, where it stands, its money."""
+
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_school_state", "school_id", "state"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(6))
+    college_id: Mapped[str] = mapped_column(String(36), index=True)
+    college_name: Mapped[str] = mapped_column(String(100), default="")
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    leader_id: Mapped[str] = mapped_column(String(36), index=True)
+    leader_name: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+    form_json: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    applied_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    build_deadline: Mapped[datetime | None] = mapped_column(default=None)
+    period_end: Mapped[datetime | None] = mapped_column(default=None)
+    rectify_by: Mapped[datetime | None] = mapped_column(default=None)
+    terminated_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    prelaunch_failures: Mapped[int] = mapped_column(Integer, default=0)
+    runs_since_check: Mapped[int] = mapped_column(Integer, default=0)
+    application_score: Mapped[float] = mapped_column(Float, default=0.0)
+    acceptance_score: Mapped[float] = mapped_column(Float, default=0.0)
+    budget: Mapped[float] = mapped_column(Float, default=0.0)
+    tranches: Mapped[list[ProjectTranche]] = relationship(order_by="ProjectTranche.position", lazy="selectin",
+                                                          cascade="all, delete-orphan")
+    spendings: Mapped[list[ProjectSpending]] = relationship(order_by="ProjectSpending.at", lazy="selectin",
+                                                            cascade="all, delete-orphan")
+    history: Mapped[list[ProjectEvent]] = relationship(order_by="ProjectEvent.at", lazy="selectin",
+                                                       cascade="all, delete-orphan")
+
+
+class ProjectTranche(Base):
+    """One tranche of a project's funding (seed 004 四(三)3), released when its milestone is reached."""
+
+    __tablename__ = "project_tranches"
+    __table_args__ = (UniqueConstraint("project_id", "milestone", name="uq_project_tranches_milestone"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    milestone: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[float] = mapped_column(Float)
+    released_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ProjectSpending(Base):
+    """Money spent from a project's released funds, by category; never changed."""
+
+    __tablename__ = "project_spendings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    category: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectEvent(Base):
+    """What happened to a project, who did it and why; the review service keeps the panels' every score."""
+
+    __tablename__ = "project_events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[str] = mapped_column(String(36), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    panel_mean: Mapped[float] = mapped_column(Float, default=0.0)
+    panel_conclusion: Mapped[str] = mapped_column(String(10), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeaderBar(Base):
+    """A leader barred from course-building applications until a day (seed 004 四(二)3)."""
+
+    __tablename__ = "leader_bars"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    leader_id: Mapped[str] = mapped_column(String(36), index=True)
+    school_id: Mapped[str] = mapped_column(String(36))
+    project_id: Mapped[str] = mapped_column(String(36))
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")

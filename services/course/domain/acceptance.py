@@ -27,6 +27,7 @@ LEARNING_UNAVAILABLE = "the learning service did not give its counts"
 
 # The height, subtitles and uploader of each video come from the media service (asked with this service's key).
 MEDIA_UNAVAILABLE = "the media service did not give its videos' height, subtitles and uploaders"
+EVALUATION_UNAVAILABLE = "the learning service did not give the students' evaluation"
 MEDIA_NORMS = ("resolution", "subtitles", "leader_share")
 
 
@@ -73,6 +74,17 @@ class Norm:
 
 
 @dataclass(frozen=True)
+class RunEvaluation:
+    """The students' evaluation of one run (网上评教) as the learning service scores it: final once closed."""
+    term_code: str
+    run_number: int
+    answers: int
+    score: float | None  # of 100; None: nobody has rated it yet
+    grade_name: str
+    closed: bool
+
+
+@dataclass(frozen=True)
 class Facts:
     units: int
     units_online: int
@@ -88,6 +100,15 @@ class Facts:
     students: int
     activities: dict[str, int] | None = None  # the learning service's counts; None: not measured
     activities_note: str = ""
+    evaluations: list[RunEvaluation] | None = None  # the rated runs; None: not measured
+    evaluations_note: str = ""
+
+    @property
+    def evaluation_score(self) -> float | None:
+        """The answer-weighted mean score of the rated runs (annex 2, 课程效果), None with no answers."""
+        rated = [e for e in self.evaluations or [] if e.score is not None and e.answers > 0]
+        answers = sum(e.answers for e in rated)
+        return round(sum((e.score or 0.0) * e.answers for e in rated) / answers, 2) if answers else None
 
     @property
     def all_online(self) -> bool:
@@ -128,11 +149,14 @@ def online_videos(units: Iterable[Unit]) -> dict[str, float]:
 def acceptance_facts(units: Sequence[Unit], material_ids: Iterable[str], class_hours: float,
                      terms: Sequence[str], students: int, activities: dict[str, int] | None = None,
                      activities_note: str = LEARNING_UNAVAILABLE, *, leader_id: str = "",
-                     media: Mapping[str, VideoFacts] | None = None, media_note: str = MEDIA_UNAVAILABLE) -> Facts:
+                     media: Mapping[str, VideoFacts] | None = None, media_note: str = MEDIA_UNAVAILABLE,
+                     evaluations: Sequence[RunEvaluation] | None = None,
+                     evaluations_note: str = EVALUATION_UNAVAILABLE) -> Facts:
     """The facts of one course: its plan units, the non-video assets it lists as materials, its class hours, the
     terms of the runs that ran (one per run, in run order), its distinct students so far, and the learning
     service's counts of quizzes, tests, exams, assignments and topics over its runs (None when it gave none), and
-    the media service's facts of its videos by asset id (None when it gave none, with `media_note` saying why)."""
+    the media service's facts of its videos by asset id (None when it gave none, with `media_note` saying why),
+    and the students' evaluation of its rated runs (None when the learning service gave none)."""
     videos = online_videos(units)
     materials = set(material_ids) | {u.resource_id for u in units
                                      if u.resource_id and u.usable and u.kind in MATERIAL_KINDS}
@@ -146,7 +170,9 @@ def acceptance_facts(units: Sequence[Unit], material_ids: Iterable[str], class_h
         videos=len(videos), video_minutes=round(sum(lengths), 2), materials=len(materials), norms=norms,
         class_hours=class_hours, hour_videos=sum(within(m, HOUR_VIDEO_MINUTES) for m in lengths),
         hour_videos_needed=videos_needed(class_hours), runs=len(terms), terms=unique_terms, students=students,
-        activities=activities, activities_note="" if activities is not None else activities_note)
+        activities=activities, activities_note="" if activities is not None else activities_note,
+        evaluations=list(evaluations) if evaluations is not None else None,
+        evaluations_note="" if evaluations is not None else evaluations_note)
 
 
 def media_norms(video_ids: Sequence[str], leader_id: str, media: Mapping[str, VideoFacts] | None,

@@ -77,6 +77,14 @@ NUMBERS: dict[str, NumberSpec] = {
     "evaluation_good_score": NumberSpec("a run's evaluation score (of 100) rated good (良好) or better", 100),
     "evaluation_terms_below": NumberSpec("terms in a row below good that flag a course to its school", 10,
                                          integer=True),
+    # Course-building projects (在线开放课程立项建设, services/course/domain/projects.py; seed 004 四(二)(三)).
+    "project_budget_yuan": NumberSpec("a course-building project's budget, yuan", 10_000_000),
+    "project_period_months": NumberSpec("a project's building period, months", 120, integer=True),
+    "project_build_months": NumberSpec("months from approval to build the online resources", 60, integer=True),
+    "project_rectify_days": NumberSpec("days to rectify after a failed pre-launch check", 365, integer=True),
+    "project_bar_years": NumberSpec("years a terminated project's leader may not apply", 10, integer=True),
+    "project_research_meetings_cap_percent": NumberSpec("share of the budget research and meetings may take", 100),
+    "project_labour_cap_percent": NumberSpec("share of the budget the team's labour allowances may take", 100),
 }
 
 # Pairs that must stay ordered in the policy in force (smaller, larger).
@@ -121,6 +129,13 @@ PLATFORM_DEFAULTS: dict[str, Value] = {
     "at_risk_reminder_days": 7,
     "evaluation_good_score": 80,
     "evaluation_terms_below": 2,
+    "project_budget_yuan": 30_000,
+    "project_period_months": 24,
+    "project_build_months": 6,
+    "project_rectify_days": 30,
+    "project_bar_years": 3,
+    "project_research_meetings_cap_percent": 20,
+    "project_labour_cap_percent": 10,
 }
 PLATFORM_DEFAULTS_VERSION = 1
 
@@ -169,6 +184,13 @@ CHANGSHA_SCHOOL_POLICY: dict[str, Value] = {
     "at_risk_reminder_days": 7,
     "evaluation_good_score": 80,
     "evaluation_terms_below": 2,
+    "project_budget_yuan": 30_000,
+    "project_period_months": 24,
+    "project_build_months": 6,
+    "project_rectify_days": 30,
+    "project_bar_years": 3,
+    "project_research_meetings_cap_percent": 20,
+    "project_labour_cap_percent": 10,
 }
 
 

@@ -14,6 +14,7 @@ from services.course.adapters.orm import Category, Course, CourseClass, PolicyVe
 from services.course.domain import courses as rules
 from services.course.domain import policy as policy_rules
 from services.course.domain.runs import PERMISSIONS
+from services.course.entrypoints.project_rpcs import ProjectRpcs
 from services.course.service_layer.acceptance import AcceptanceHandlers, AcceptanceView
 from services.course.service_layer.categories import CategoryHandlers
 from services.course.service_layer.course_stop import CourseStopHandlers
@@ -21,6 +22,8 @@ from services.course.service_layer.courses import CourseHandlers
 from services.course.service_layer.learners import EnrolmentView, LearnerHandlers, LearnerView, RosterView
 from services.course.service_layer.plans import PlanView
 from services.course.service_layer.policies import Resolved, version_numbers
+from services.course.service_layer.project_funding import FundingHandlers
+from services.course.service_layer.projects import ProjectHandlers
 from services.course.service_layer.registry import RegistryHandlers
 from services.course.service_layer.statistics import StatisticsHandlers, Table
 from services.course.service_layer.teams import RosterReport, TeamHandlers
@@ -72,8 +75,10 @@ def course_message(course: Course, figures: dict) -> pb.Course:
         run_count=figures["run_count"], read_only=course.kind == rules.SPOC_SYNCHRONOUS,
         class_hours=course.class_hours, missing_class_hours=figures["missing_class_hours"],
         stopped=course.stopped_at is not None, stop_reason=course.stop_reason,
+        title=course.title, title_revoked_reason=course.title_revoked_reason,
     )
     _time(message.stopped_at, course.stopped_at)
+    _time(message.titled_at, course.titled_at)
     for material in figures["materials"]:
         added = message.materials.add(asset_id=material.asset_id, kind=material.kind, title=material.title)
         _time(added.added_at, material.added_at)
@@ -223,15 +228,24 @@ def acceptance_message(view: AcceptanceView) -> pb.AcceptanceFacts:
         class_hours=facts.class_hours, videos_3_to_15_minutes=facts.hour_videos,
         videos_needed=facts.hour_videos_needed, videos_per_class_hour=facts.videos_per_class_hour,
         videos_per_class_hour_met=facts.hour_videos_met, run_count=facts.runs, terms=facts.terms,
-        students=facts.students)
+        students=facts.students,
+        evaluations=[pb.AcceptanceEvaluation(term_code=e.term_code, run_number=e.run_number, answers=e.answers,
+                                             scored=e.score is not None, score=e.score or 0.0,
+                                             grade_name=e.grade_name, closed=e.closed)
+                     for e in facts.evaluations or []],
+        evaluation_measured=facts.evaluations is not None, evaluation_scored=facts.evaluation_score is not None,
+        evaluation_score=facts.evaluation_score or 0.0,
+        evaluation_answers=sum(e.answers for e in facts.evaluations or []), evaluation_note=facts.evaluations_note)
 
 
-class CourseServicer(course_pb2_grpc.CourseServiceServicer):
+class CourseServicer(ProjectRpcs, course_pb2_grpc.CourseServiceServicer):
     def __init__(self, registry: RegistryHandlers, courses: CourseHandlers, teams: TeamHandlers,
                  categories: CategoryHandlers, statistics: StatisticsHandlers,
                  learners: LearnerHandlers | None = None, workload: WorkloadHandlers | None = None,
-                 acceptance: AcceptanceHandlers | None = None) -> None:
+                 acceptance: AcceptanceHandlers | None = None, projects: ProjectHandlers | None = None) -> None:
         self.registry = registry
+        if projects is not None:
+            self.projects, self.funding = projects, FundingHandlers(projects)
         self.workload = workload or WorkloadHandlers(courses.db, courses)
         self.learners = learners or LearnerHandlers(courses.db, courses, courses.clock)
         self.acceptance = acceptance or AcceptanceHandlers(courses.db, courses)
@@ -545,6 +559,10 @@ class CourseServicer(course_pb2_grpc.CourseServiceServicer):
 
     async def GetAcceptanceFacts(self, request, context):  # type: ignore[no-untyped-def]
         return acceptance_message(await self.acceptance.acceptance_facts(require_caller(), request.course_id))
+
+    async def RevokeCourseTitle(self, request, context):  # type: ignore[no-untyped-def]
+        course = await self.projects.revoke_title(require_caller(), request.course_id, request.reason)
+        return course_message(*(await self.courses.get_course(require_caller(), course.id)))
 
     async def ExportTermWorkload(self, request, context):  # type: ignore[no-untyped-def]
         workload = await self.workload.term_workload(require_caller(), request.term_code, request.school_id)

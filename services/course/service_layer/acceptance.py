@@ -21,9 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class ActivityCounts(Protocol):
-    """The learning service's counts of quizzes, tests, exams, assignments and topics of runs (adapters/learning.py)."""
+    """The learning service's counts of quizzes, tests, exams, assignments and topics of runs, and the students'
+    evaluation of them (adapters/learning.py)."""
 
     async def activity_counts(self, run_ids: Sequence[str]) -> dict[str, int]: ...
+
+    async def run_evaluations(self, run_ids: Sequence[str]) -> list[rules.RunEvaluation]: ...
 
 
 class VideoFactsSource(Protocol):
@@ -72,9 +75,12 @@ class AcceptanceHandlers:
                 .join(Run, Run.id == CourseClass.run_id).where(Run.course_id == course.id)) or 0
         activities, note = await self._activities(run_ids)  # asked with no transaction held
         media, media_note = await self._video_facts(list(rules.online_videos(units)))
+        evaluations, evaluations_note = await self._evaluations(run_ids)
         return AcceptanceView(course, rules.acceptance_facts(units, materials, course.class_hours, terms, students,
                                                              activities, note, leader_id=course.leader_id,
-                                                             media=media, media_note=media_note))
+                                                             media=media, media_note=media_note,
+                                                             evaluations=evaluations,
+                                                             evaluations_note=evaluations_note))
 
     async def _activities(self, run_ids: list[str]) -> tuple[dict[str, int] | None, str]:
         """The learning service's counts over every run of the course (what a draft run holds counts as built);
@@ -101,3 +107,16 @@ class AcceptanceHandlers:
         except Unavailable as error:
             log.warning("acceptance facts without the media service's video facts: %s", error)
             return None, f"{rules.MEDIA_UNAVAILABLE} ({error})"
+
+    async def _evaluations(self, run_ids: list[str]) -> tuple[list[rules.RunEvaluation] | None, str]:
+        """The students' evaluation of the course's runs (annex 2, 课程效果); when the learning service does not
+        answer, the facts say so rather than fail."""
+        if self.learning is None:
+            return None, rules.EVALUATION_UNAVAILABLE
+        if not run_ids:
+            return [], ""
+        try:
+            return await self.learning.run_evaluations(run_ids), ""
+        except Unavailable as error:
+            log.warning("acceptance facts without the students' evaluation: %s", error)
+            return None, f"{rules.EVALUATION_UNAVAILABLE} ({error})"

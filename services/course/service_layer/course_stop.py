@@ -36,6 +36,8 @@ class CourseStopHandlers:
                 raise FailedPrecondition("this course is stopped already", reason="COURSE_ALREADY_STOPPED")
             course.stop_reason = rules.check_stop_reason(reason)
             course.stopped_at, course.stopped_by = self.clock(), caller.user_id
+            if course.title:  # a titled course that stops running normally loses its title (seed 004 四(二)4)
+                course.title, course.title_revoked_reason = "", f"停止开课：{course.stop_reason}"
 
     async def lift(self, caller: Caller, course_id: str) -> None:
         async with self.db.transaction() as session:

@@ -43,6 +43,18 @@ class School(Base):
         return name
 
 
+class College(Base):
+    """A school's college (学院/教学单位): its teachers' course-building applications are recommended by its
+    college admin (the review service's scope "college")."""
+
+    __tablename__ = "colleges"
+    __table_args__ = (UniqueConstraint("school_id", "name", name="uq_colleges_school_name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
@@ -57,6 +69,7 @@ class User(Base):
     name_pinyin: Mapped[str] = mapped_column(Text, default="")  # the name's pinyin and initials, set with it
     role: Mapped[str] = mapped_column(String(20), index=True)
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    college_id: Mapped[str | None] = mapped_column(ForeignKey("colleges.id"), index=True)  # teachers, college admins
     province_code: Mapped[str | None] = mapped_column(String(6))
     number: Mapped[str | None] = mapped_column(String(32))
     class_name: Mapped[str] = mapped_column(String(100), default="")

@@ -22,8 +22,9 @@ USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 NUMBER_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")  # student or staff number
 SCHOOL_CODE_PATTERN = re.compile(r"^[A-Za-z0-9]{2,20}$")
 
-ROLES_WITH_A_SCHOOL = ("student", "teacher", "school_admin")
-ROLES_A_SCHOOL_ADMIN_CREATES = ("student", "teacher")
+ROLES = ("student", "teacher", "college_admin", "school_admin", "center_admin", "platform_admin")
+ROLES_WITH_A_SCHOOL = ("student", "teacher", "college_admin", "school_admin")
+ROLES_A_SCHOOL_ADMIN_CREATES = ("student", "teacher", "college_admin")
 IMPORTABLE_ROLES = ("student", "teacher")
 
 

@@ -8,6 +8,7 @@ from contracts.identity.v1 import identity_pb2 as pb
 from contracts.identity.v1 import identity_pb2_grpc
 from servicekit.auth import require_caller
 from services.identity.adapters.orm import School, SchoolApplication, User
+from services.identity.service_layer.colleges import CollegeCard
 from services.identity.service_layer.common import Issued
 from services.identity.service_layer.handlers import IdentityHandlers
 from services.identity.service_layer.handover import SheetTicket
@@ -46,7 +47,8 @@ def token_pair(pair: TokenPair) -> pb.TokenPair:
     )
 
 
-def user_message(user: User) -> pb.User:
+def user_message(user: User, college_names: dict[str, str] | None = None) -> pb.User:
+    """The account; `college_names` (by id) names its college."""
     return pb.User(
         id=user.id,
         username=user.username,
@@ -61,7 +63,14 @@ def user_message(user: User) -> pb.User:
         status=user.status,
         must_change_password=user.must_change_password,
         rejection_reason=user.rejection_reason,
+        college_id=user.college_id or "",
+        college_name=(college_names or {}).get(user.college_id or "", ""),
     )
+
+
+def college_message(card: CollegeCard) -> pb.College:
+    return pb.College(id=card.college.id, school_id=card.college.school_id, name=card.college.name,
+                      teacher_count=card.teacher_count)
 
 
 def learner_registration_message(registration: LearnerRegistration) -> pb.LearnerRegistration:
@@ -102,6 +111,14 @@ def sheet_message(ticket: SheetTicket) -> pb.CredentialSheet:
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(self, handlers: IdentityHandlers) -> None:
         self.handlers = handlers
+
+    async def users(self, users: list[User]) -> list[pb.User]:
+        """Accounts as messages, their colleges named."""
+        names = await self.handlers.colleges.names(user.college_id for user in users)
+        return [user_message(user, names) for user in users]
+
+    async def user(self, user: User) -> pb.User:
+        return (await self.users([user]))[0]
 
     def application_message(self, application: SchoolApplication) -> pb.SchoolApplication:
         message = pb.SchoolApplication(
@@ -166,7 +183,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return token_pair(pair)
 
     async def GetMe(self, request, context):  # type: ignore[no-untyped-def]
-        return user_message(await self.handlers.sign_in.me(require_caller()))
+        return await self.user(await self.handlers.sign_in.me(require_caller()))
 
     async def ListProvinces(self, request, context):  # type: ignore[no-untyped-def]
         provinces = await self.handlers.schools.list_provinces()
@@ -190,7 +207,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     async def CreateUser(self, request, context):  # type: ignore[no-untyped-def]
         user, issued, ticket = await self.handlers.accounts.create_user(require_caller(), request)
-        return pb.CreatedUser(user=user_message(user), credentials=issued_message(issued),
+        return pb.CreatedUser(user=await self.user(user), credentials=issued_message(issued),
                               credentials_sheet=sheet_message(ticket))
 
     async def ListUsers(self, request, context):  # type: ignore[no-untyped-def]
@@ -203,7 +220,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             request.page_token,
         )
         return pb.ListUsersResponse(
-            users=[user_message(u) for u in page.items], next_page_token=page.next_page_token, total=page.total
+            users=await self.users(page.items), next_page_token=page.next_page_token, total=page.total
         )
 
     async def ImportAccounts(self, request, context):  # type: ignore[no-untyped-def]
@@ -288,7 +305,18 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                                     mailed=self.handlers.schools.mail_enabled)
 
     async def GetUser(self, request, context):  # type: ignore[no-untyped-def]
-        return user_message(await self.handlers.accounts.get_user(require_caller(), request.id))
+        return await self.user(await self.handlers.accounts.get_user(require_caller(), request.id))
 
     async def GetSchool(self, request, context):  # type: ignore[no-untyped-def]
         return school_message(await self.handlers.schools.get_school(request.id))
+
+    async def CreateCollege(self, request, context):  # type: ignore[no-untyped-def]
+        return college_message(await self.handlers.colleges.create_college(require_caller(), request.name))
+
+    async def ListColleges(self, request, context):  # type: ignore[no-untyped-def]
+        cards = await self.handlers.colleges.list_colleges(require_caller(), request.school_id)
+        return pb.ListCollegesResponse(colleges=[college_message(card) for card in cards])
+
+    async def SetUserCollege(self, request, context):  # type: ignore[no-untyped-def]
+        user = await self.handlers.colleges.set_user_college(require_caller(), request.user_id, request.college_id)
+        return await self.user(user)

@@ -15,9 +15,9 @@ from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 from servicekit.pinyin import matches_any as pinyin_matches
 from servicekit.search import contains
 from services.identity.adapters import credentials
-from services.identity.adapters.orm import School, User
+from services.identity.adapters.orm import College, School, User
 from services.identity.adapters.sheets import SheetRow
-from services.identity.domain import rules
+from services.identity.domain import colleges, rules
 from services.identity.domain.rules import UserStatus
 from services.identity.service_layer.common import Issued, Page, read_page, refuse_taken
 from services.identity.service_layer.handover import SheetTicket, issue_sheet
@@ -44,9 +44,11 @@ class AccountHandlers:
         self, caller: Caller, request: identity_pb2.CreateUserRequest
     ) -> tuple[User, Issued, SheetTicket]:
         role = request.role
-        if role not in ("student", "teacher", "school_admin", "center_admin", "platform_admin"):
+        if role not in rules.ROLES:
             raise InvalidArgument(f"unknown role '{role}'")
         self._may_create(caller, role, request.school_id, request.province_code)
+        college_id = request.college_id.strip()
+        colleges.check_college_of_role(role, college_id)
         name = rules.require_text(request.name, "name")
         phone = request.phone.strip() or None
         if phone:
@@ -60,6 +62,11 @@ class AccountHandlers:
                     raise NotFound("no such school")
                 if caller.role == "center_admin" and school.province_code != caller.province_code:
                     raise PermissionDenied("the provincial center manages schools of its own province only")
+            if college_id:
+                college = await session.get(College, college_id)
+                if college is None:
+                    raise NotFound("no such college")
+                colleges.check_college_of_school(college.school_id, school.id if school else None)
             number = request.number.strip() or None
             if role in rules.IMPORTABLE_ROLES and not number:
                 raise InvalidArgument("a student or teacher needs a student or staff number")
@@ -76,6 +83,7 @@ class AccountHandlers:
                 email=request.email.strip(),
                 role=role,
                 school_id=school.id if school else None,
+                college_id=college_id or None,
                 province_code=school.province_code if school else (request.province_code or None),
                 number=number,
                 class_name=request.class_name.strip(),

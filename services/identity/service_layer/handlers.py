@@ -14,6 +14,7 @@ from servicekit.consumer import EventMeta
 from servicekit.db import Database
 from services.identity.adapters.signing import TokenSigner
 from services.identity.service_layer.accounts import AccountHandlers
+from services.identity.service_layer.colleges import CollegeHandlers
 from services.identity.service_layer.common import OWNER, IdentityConfig
 from services.identity.service_layer.grants import GrantHandlers
 from services.identity.service_layer.imports import ImportHandlers
@@ -40,6 +41,7 @@ class IdentityHandlers:
     grants: GrantHandlers
     passwords: PasswordHandlers
     learners: LearnerHandlers
+    colleges: CollegeHandlers
 
     @classmethod
     def build(
@@ -61,6 +63,7 @@ class IdentityHandlers:
             grants=GrantHandlers(db, clock),
             passwords=PasswordHandlers(db, config, teaches_student, mail_enabled, mail_written, clock),
             learners=LearnerHandlers(db, mail_enabled, mail_written, clock),
+            colleges=CollegeHandlers(db, clock),
         )
 
     async def apply_review_decision(

@@ -88,7 +88,7 @@ class PasswordHandlers:
             if target.school_id != caller.school_id:
                 raise PermissionDenied("school admins reset the passwords of their own school's accounts only")
             if target.role not in rules.ROLES_A_SCHOOL_ADMIN_CREATES:
-                raise PermissionDenied("school admins reset students' and teachers' passwords")
+                raise PermissionDenied("school admins reset students', teachers' and college admins' passwords")
             return
         if caller.role == "teacher":
             if target.role != "student":

@@ -20,7 +20,7 @@ from servicekit.outbox import emit
 from services.identity.adapters import captcha_image, credentials, guard_store
 from services.identity.adapters.orm import CaptchaChallenge, RefreshToken, School, User, outbox
 from services.identity.adapters.signing import TokenSigner
-from services.identity.domain import guards, learners, rules
+from services.identity.domain import colleges, guards, learners, rules
 from services.identity.domain.rules import UserStatus
 from services.identity.service_layer.common import IdentityConfig, load_user
 
@@ -235,6 +235,8 @@ class SignInHandlers:
             "mcp": user.must_change_password,
             "sid": family_id,  # the session: logout or a password change voids its access tokens
         }
+        if user.college_id and user.role in colleges.ROLES_IN_A_COLLEGE:
+            claims["college"] = user.college_id  # the college a college admin acts for (servicekit.auth.Caller)
         access = self.signer.access_token(claims, now, self.config.access_token_ttl)
         refresh = credentials.new_refresh_token()
         session.add(

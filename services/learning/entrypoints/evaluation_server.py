@@ -21,6 +21,7 @@ from services.learning.service_layer.evaluation import (
     RunScoreView,
     TeacherResultView,
 )
+from services.learning.service_layer.evaluation_scores import run_evaluation_scores
 
 SERVICE = "learning.v1.EvaluationService"
 
@@ -89,6 +90,11 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     async def SubmitEvaluation(self, request, context):  # type: ignore[no-untyped-def]
         return run_evaluation_message(await self.evaluation.submit(
             require_caller(), request.run_id, list(request.ratings), request.comment, request.questionnaire_version))
+
+    async def GetRunEvaluationScores(self, request, context):  # type: ignore[no-untyped-def]
+        views = await run_evaluation_scores(self.evaluation.db, self.evaluation.course, require_caller(),
+                                            list(request.run_ids))
+        return pb.RunEvaluationScores(runs=[run_score_message(v) for v in views])
 
     async def GetEvaluationResults(self, request, context):  # type: ignore[no-untyped-def]
         courses, teachers = await self.evaluation.results(require_caller(), request.term_code, request.course_id)

@@ -11,22 +11,15 @@ from sqlalchemy import func, select
 from contracts.learning.v1 import learning_pb2 as pb
 from servicekit.auth import Caller
 from servicekit.db import Database
-from servicekit.errors import InvalidArgument, PermissionDenied
-from servicekit.service_keys import SERVICE_ROLE
 from services.learning.adapters.assessment_tables import QuizRow
 from services.learning.adapters.assignment_tables import AssignmentRow
 from services.learning.adapters.forum_tables import ForumTopicRow
 from services.learning.domain.assessments import EXAM, IN_VIDEO, UNIT_TEST
-from services.learning.service_layer.progress import MAX_WATCHED_RUNS, WATCHED_MINUTES_READER
+from services.learning.service_layer.progress import course_service_runs
 
 
 async def activity_counts(db: Database, caller: Caller, run_ids: Sequence[str]) -> pb.RunActivityCounts:
-    if caller.role != SERVICE_ROLE or caller.user_id != f"service:{WATCHED_MINUTES_READER}":
-        raise PermissionDenied("the activity counts of runs are read by the course service only")
-    wanted = sorted({run_id for run_id in run_ids if run_id})
-    if len(wanted) > MAX_WATCHED_RUNS:
-        raise InvalidArgument(f"ask for at most {MAX_WATCHED_RUNS} runs at a time; got {len(wanted)}",
-                              reason="TOO_MANY_RUNS")
+    wanted = course_service_runs(caller, run_ids, "the activity counts of runs")
     if not wanted:
         return pb.RunActivityCounts()
     async with db.read() as session:

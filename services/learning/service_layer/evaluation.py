@@ -113,7 +113,7 @@ class TeacherResultView:
         return "" if self.score is None else rules.grade(self.score, self.good_score)
 
 
-def _good_score(policy: dict[str, float]) -> float:
+def policy_good_score(policy: dict[str, float]) -> float:
     value = policy.get("evaluation_good_score", rules.DEFAULT_GOOD_SCORE)
     return rules.DEFAULT_GOOD_SCORE if value != value else float(value)  # nan: "not counted" keeps the default
 
@@ -234,7 +234,7 @@ class EvaluationHandlers:
                 means = list(await session.scalars(select(EvaluationAnswerRow.mean_rating).where(
                     EvaluationAnswerRow.run_id == run.run_id)))
                 run.answers, run.score = len(means), rules.score(means)
-                run.good_score, run.closed_at = _good_score(policy), now
+                run.good_score, run.closed_at = policy_good_score(policy), now
                 await session.flush()
                 flag = rules.course_flagged(await self._term_results(session, run.course_id), _terms_below(policy))
                 if flag:
@@ -290,7 +290,7 @@ class EvaluationHandlers:
                                                             for a in v})))}
         scores = []
         for row in shown:
-            good = row.good_score if row.good_score is not None else _good_score(
+            good = row.good_score if row.good_score is not None else policy_good_score(
                 await self.course.policy(school_id, row.term_code))
             scores.append(run_score(row, answers[row.run_id], versions, good))
         courses: dict[str, CourseResultView] = {}

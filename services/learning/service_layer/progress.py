@@ -34,6 +34,18 @@ WATCHED_MINUTES_READER = "course"  # the one service whose key may read the minu
 MAX_WATCHED_RUNS = 1000
 
 
+def course_service_runs(caller: Caller, run_ids: Sequence[str], what: str) -> list[str]:
+    """The runs the course service asks about with its own key (figures of runs, no user behind them): refused to
+    anyone else, at most MAX_WATCHED_RUNS at a time."""
+    if caller.role != SERVICE_ROLE or caller.user_id != f"service:{WATCHED_MINUTES_READER}":
+        raise PermissionDenied(f"{what} are read by the course service only")
+    wanted = sorted({run_id for run_id in run_ids if run_id})
+    if len(wanted) > MAX_WATCHED_RUNS:
+        raise InvalidArgument(f"ask for at most {MAX_WATCHED_RUNS} runs at a time; got {len(wanted)}",
+                              reason="TOO_MANY_RUNS")
+    return wanted
+
+
 @dataclass(frozen=True)
 class StartedPlay:
     play: PlaySession
@@ -282,12 +294,7 @@ class ProgressHandlers:
     async def watched_minutes(self, caller: Caller, run_ids: Sequence[str]) -> dict[str, float]:
         """Minutes of video credited to students per run (runs nobody watched are left out), for the course
         service's school report: no user is behind the figure, so only its service key reads it."""
-        if caller.role != SERVICE_ROLE or caller.user_id != f"service:{WATCHED_MINUTES_READER}":
-            raise PermissionDenied("the minutes watched per run are read by the course service only")
-        wanted = sorted({run_id for run_id in run_ids if run_id})
-        if len(wanted) > MAX_WATCHED_RUNS:
-            raise InvalidArgument(f"ask for at most {MAX_WATCHED_RUNS} runs at a time; got {len(wanted)}",
-                                  reason="TOO_MANY_RUNS")
+        wanted = course_service_runs(caller, run_ids, "the minutes watched per run")
         if not wanted:
             return {}
         async with self.db.read() as session:

@@ -16,11 +16,17 @@ KIND_SCOPES: dict[str, str] = {
     "course_run": ScopeType.SCHOOL,
     "mooc_application": ScopeType.CENTER,
     "sharing_entry": ScopeType.CENTER,
+    # course-building projects (立项建设): the college recommends, the school's panels and admin decide
+    "project_recommendation": ScopeType.COLLEGE,
+    "project_application": ScopeType.SCHOOL,  # expert panel "application" first
+    "project_prelaunch": ScopeType.SCHOOL,
+    "project_acceptance": ScopeType.SCHOOL,  # expert panel "acceptance" first
 }
 
 # Which admin role decides for which scope.
 ROLE_OF_SCOPE = {
     ScopeType.SCHOOL: "school_admin",
+    ScopeType.COLLEGE: "college_admin",
     ScopeType.CENTER: "center_admin",
     ScopeType.PLATFORM: "platform_admin",
 }
@@ -51,11 +57,13 @@ def caller_scope(caller: Caller) -> tuple[str, str]:
     """The one scope an admin decides for; everyone else decides nothing."""
     if caller.role == "school_admin" and caller.school_id:
         return ScopeType.SCHOOL, caller.school_id
+    if caller.role == "college_admin" and caller.college_id:
+        return ScopeType.COLLEGE, caller.college_id
     if caller.role == "center_admin" and caller.province_code:
         return ScopeType.CENTER, caller.province_code
     if caller.role == "platform_admin":
         return ScopeType.PLATFORM, ""
-    raise PermissionDenied("only school, center and platform admins review")
+    raise PermissionDenied("only school, college, center and platform admins review")
 
 
 def decision_state(decision: str, reason: str, current_state: str) -> str:

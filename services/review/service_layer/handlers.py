@@ -16,13 +16,17 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.consumer import EventMeta, PoisonEvent
 from servicekit.db import Database
-from servicekit.errors import DomainError, InvalidArgument, NotFound
+from servicekit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
 from servicekit.reviews import decided_subject
-from services.review.adapters.orm import AuditEntry, ReviewItem, outbox
-from services.review.domain import rules
+from services.review.adapters.orm import AuditEntry, ReviewItem, Round, RoundItem, outbox
+from services.review.domain import panels, rules
 from services.review.domain.rules import State
+from services.review.service_layer.panels import latest_panels
+
+# The expert panel an item went before, if any: (round, the item's result there).
+Panels = dict[str, tuple[Round, RoundItem]]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Page:
     items: list[ReviewItem]
     next_page_token: str
     total: int
+    panels: Panels
 
 
 class ReviewHandlers:
@@ -110,12 +115,18 @@ class ReviewHandlers:
         if kind:
             statement = statement.where(ReviewItem.kind == kind)
         async with self.db.read() as session:
-            return Page(*await fetch_page(
-                session, statement.order_by(ReviewItem.requested_at, ReviewItem.id), page_size, page_token))
+            items, token, total = await fetch_page(
+                session, statement.order_by(ReviewItem.requested_at, ReviewItem.id), page_size, page_token)
+            return Page(items, token, total, await latest_panels(session, [i.id for i in items]))
 
     async def get_item(self, caller: Caller, item_id: str) -> ReviewItem:
         async with self.db.transaction() as session:
             return await self._item_in_scope(session, caller, item_id)
+
+    async def panels_of(self, item_ids: list[str]) -> Panels:
+        """The expert panel each item went before (for items the caller has already been shown)."""
+        async with self.db.read() as session:
+            return await latest_panels(session, item_ids)
 
     @staticmethod
     async def _item_in_scope(session: AsyncSession, caller: Caller, item_id: str) -> ReviewItem:
@@ -129,6 +140,11 @@ class ReviewHandlers:
         async with self.db.transaction() as session:
             item = await self._item_in_scope(session, caller, item_id)
             state = rules.decision_state(decision, reason, item.state)
+            panels.check_may_decide(caller.user_id, json.loads(item.snapshot_json))
+            found = await latest_panels(session, [item.id])
+            panel = found[item.id][1] if item.id in found else None
+            if item.kind in panels.PURPOSE_OF_KIND and (panel is None or not panel.conclusion):
+                raise FailedPrecondition("an expert panel reviews this item first: decide once it has concluded")
             now = self.clock()
             self._close(item, state, reason.strip(), caller.user_id, caller.role, now)
             decided = review_pb2.ReviewDecided(
@@ -140,6 +156,10 @@ class ReviewHandlers:
                 reason=item.reason,
                 decided_by=caller.user_id,
             )
+            if panel is not None and panel.conclusion:
+                decided.panel_mean = panel.mean or 0.0
+                decided.panel_conclusion = panel.conclusion
+                decided.panel_round_id = panel.round_id
             decided.decided_at.FromDatetime(now)
             await emit(session, outbox, decided_subject(item.owner), decided)
             return item

@@ -8,6 +8,8 @@ import zhTeaching from './zh/teaching'
 import zhAdmin from './zh/admin'
 import zhCenter from './zh/center'
 import zhPlatform from './zh/platform'
+import zhProjects from './zh/projects'
+import zhPanels from './zh/panels'
 import enCommon from './en/common'
 import enStudent from './en/student'
 import enTeacher from './en/teacher'
@@ -15,6 +17,8 @@ import enTeaching from './en/teaching'
 import enAdmin from './en/admin'
 import enCenter from './en/center'
 import enPlatform from './en/platform'
+import enProjects from './en/projects'
+import enPanels from './en/panels'
 
 const zh = {
   common: zhCommon,
@@ -24,6 +28,8 @@ const zh = {
   admin: zhAdmin,
   center: zhCenter,
   platform: zhPlatform,
+  projects: zhProjects,
+  panels: zhPanels,
 }
 export type Messages = typeof zh
 
@@ -35,6 +41,8 @@ const en: Messages = {
   admin: enAdmin,
   center: enCenter,
   platform: enPlatform,
+  projects: enProjects,
+  panels: enPanels,
 }
 
 export type Locale = 'zh' | 'en'

@@ -8,6 +8,8 @@ import { routes as studentRoutes } from './student'
 import { routes as teacherRoutes } from './teacher'
 import { routes as teachingRoutes } from './teaching'
 import { routes as adminRoutes } from './admin'
+import { routes as collegeRoutes } from './college'
+import { routes as projectRoutes } from './projects'
 import { routes as centerRoutes } from './center'
 import { routes as platformRoutes } from './platform'
 
@@ -15,6 +17,7 @@ import { routes as platformRoutes } from './platform'
 export const HOME: Record<Role, string> = {
   student: '/student/courses',
   teacher: '/teacher/courses',
+  college_admin: '/college/reviews',
   school_admin: '/admin/reviews',
   center_admin: '/center/statistics',
   platform_admin: '/platform/applications',
@@ -43,6 +46,8 @@ const consolePages: RouteRecordRaw = {
     ...studentRoutes,
     ...teacherRoutes,
     ...teachingRoutes,
+    ...collegeRoutes,
+    ...projectRoutes,
     ...adminRoutes,
     ...centerRoutes,
     ...platformRoutes,

@@ -1,6 +1,6 @@
 // The teacher's course building pages: courses, the course editor (info, plan, materials, runs, team), files.
 import type { RouteRecordRaw } from 'vue-router'
-import { Collection, VideoCamera } from '@element-plus/icons-vue'
+import { Collection, Flag, Stamp, VideoCamera } from '@element-plus/icons-vue'
 
 const roles = ['teacher' as const]
 
@@ -23,5 +23,30 @@ export const routes: RouteRecordRaw[] = [
     name: 'teacher-media',
     component: () => import('@/views/teacher/MediaLibrary.vue'),
     meta: { roles, menu: 'teacher.menu.media', icon: VideoCamera },
+  },
+  {
+    path: 'teacher/review-tasks',
+    name: 'teacher-review-tasks',
+    component: () => import('@/views/teacher/ReviewTasks.vue'),
+    meta: { roles, menu: 'panels.menu.tasks', icon: Stamp },
+  },
+  {
+    path: 'teacher/projects',
+    name: 'teacher-projects',
+    component: () => import('@/views/teacher/ProjectsPage.vue'),
+    meta: { roles, menu: 'projects.menu', icon: Flag },
+  },
+  {
+    path: 'teacher/projects/new',
+    name: 'teacher-project-new',
+    component: () => import('@/views/teacher/ProjectApplication.vue'),
+    meta: { roles },
+  },
+  {
+    path: 'teacher/projects/:projectId',
+    name: 'teacher-project',
+    component: () => import('@/views/common/ProjectDetail.vue'),
+    props: true,
+    meta: { roles },
   },
 ]

@@ -2,7 +2,7 @@
 import type zh from '../zh/admin'
 
 const en: typeof zh = {
-  menu: { reviews: 'Reviews', accounts: 'Accounts & imports', courses: 'Courses & sharing', adoptions: 'Adoptions', certificates: 'Credit recognition', evaluation: 'Evaluation of teaching', workload: 'Teaching workload' },
+  menu: { reviews: 'Reviews', accounts: 'Accounts & imports', colleges: 'Colleges', courses: 'Courses & sharing', adoptions: 'Adoptions', certificates: 'Credit recognition', evaluation: 'Evaluation of teaching', workload: 'Teaching workload' },
   workload: {
     title: 'Teaching workload',
     rule: 'Each term, class hours × the run coefficient (first run 4.0, second 3.0, third and later 2.0) go to the teacher in charge of the online teaching; students are listed beside them.',
@@ -83,6 +83,24 @@ const en: typeof zh = {
     validRows: 'Import the good rows even if some are bad',
     report: '{rows} rows: {created} created, {updated} updated, {unchanged} unchanged',
     nothingImported: 'The file has bad rows: nothing was imported (tick “import the good rows” to import the rest)',
+    college: 'College',
+    collegeRequired: 'A college admin belongs to a college',
+    noCollege: 'No college',
+  },
+  colleges: {
+    title: 'Colleges',
+    hint: "A college's admin (its teaching secretary) reviews and recommends the college's teachers' course-building applications. Create college admins under “Accounts & imports”.",
+    name: 'College name',
+    create: 'New college',
+    created: 'College {name} created',
+    teachers: 'Teachers',
+    assign: 'Assign a teacher',
+    teacher: 'Teacher',
+    teacherPlaceholder: "Search the school's teachers by name, username or number",
+    college: 'College',
+    none: '(no college)',
+    assigned: '{teacher} now belongs to {college}',
+    cleared: '{teacher} belongs to no college now',
   },
   adoptions: {
     title: 'Adoptions',

@@ -6,6 +6,7 @@ const en: typeof zh = {
   roles: {
     student: 'Student',
     teacher: 'Teacher',
+    college_admin: 'College admin',
     school_admin: 'School admin',
     center_admin: 'Provincial center',
     platform_admin: 'Platform admin',
@@ -45,6 +46,7 @@ const en: typeof zh = {
     number: 'Student / staff number',
     role: 'Role',
     className: 'Class',
+    college: 'College',
     operations: 'Actions',
   },
   auth: {
@@ -117,6 +119,8 @@ const en: typeof zh = {
       all: 'All', teacher_registration: 'Teacher registrations', media_asset: 'Videos & files', course_run: 'Course runs',
       registry_entry: 'MOOC registry', registry_change: 'Registry changes', sharing_entry: 'Sharing entries',
       school_application: 'School applications', mooc_application: 'SPOC → MOOC',
+      project_recommendation: 'College recommendations',
+      project_application: 'Project applications', project_prelaunch: 'Pre-launch checks', project_acceptance: 'Completion acceptance',
     },
     states: { pending: 'Pending', approved: 'Approved', rejected: 'Rejected', withdrawn: 'Withdrawn' },
     title: 'Subject',
@@ -126,6 +130,13 @@ const en: typeof zh = {
     reasonLabel: 'Reason (required to reject)',
     decided: 'Decided',
     empty: 'Nothing waits for review',
+  },
+  college: {
+    menu: { reviews: 'Recommendations' },
+    reviews: {
+      title: 'Recommendations',
+      hint: "Your college's teachers' applications for course-building projects: the college reviews them and recommends them to the school.",
+    },
   },
   profile: {
     title: 'Profile',

@@ -1,6 +1,6 @@
 // The school admin's pages (Chinese).
 export default {
-  menu: { reviews: '审核', accounts: '账号与导入', courses: '课程与共享', adoptions: '课程选用', certificates: '学分认定', evaluation: '网上评教', workload: '教学工作量' },
+  menu: { reviews: '审核', accounts: '账号与导入', colleges: '学院', courses: '课程与共享', adoptions: '课程选用', certificates: '学分认定', evaluation: '网上评教', workload: '教学工作量' },
   workload: {
     title: '教学工作量',
     rule: '每学期按课程学时 × 开课次数系数（第一次 4.0、第二次 3.0、第三次及以后 2.0）计入负责在线教学的教师，并列出选课人数。',
@@ -81,6 +81,24 @@ export default {
     validRows: '有错误行时仍导入正确的行',
     report: '导入结果：共 {rows} 行，新建 {created}，更新 {updated}，未变 {unchanged}',
     nothingImported: '文件有错误，未导入任何账号（可勾选“仍导入正确的行”）',
+    college: '所属学院',
+    collegeRequired: '学院管理员须属于一个学院',
+    noCollege: '不属于任何学院',
+  },
+  colleges: {
+    title: '学院',
+    hint: '学院（教学单位）的学院管理员（教学秘书）审核并推荐本学院教师的课程立项申请。学院管理员在“账号与导入”中新建。',
+    name: '学院名称',
+    create: '新建学院',
+    created: '已新建学院 {name}',
+    teachers: '教师人数',
+    assign: '分配教师',
+    teacher: '教师',
+    teacherPlaceholder: '按姓名、用户名或工号搜索本校教师',
+    college: '学院',
+    none: '（不属于任何学院）',
+    assigned: '已将 {teacher} 分配到 {college}',
+    cleared: '{teacher} 已不属于任何学院',
   },
   adoptions: {
     title: '课程选用',

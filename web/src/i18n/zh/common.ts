@@ -4,6 +4,7 @@ export default {
   roles: {
     student: '学生',
     teacher: '教师',
+    college_admin: '学院管理员',
     school_admin: '学校管理员',
     center_admin: '省课程中心',
     platform_admin: '平台管理员',
@@ -43,6 +44,7 @@ export default {
     number: '学号/工号',
     role: '角色',
     className: '班级',
+    college: '学院',
     operations: '操作',
   },
   auth: {
@@ -114,6 +116,8 @@ export default {
     kinds: {
       all: '全部', teacher_registration: '教师注册', media_asset: '视频与文件', course_run: '开课', registry_entry: '慕课登记',
       registry_change: '登记变更', sharing_entry: '共享课程', school_application: '外省学校申请', mooc_application: 'SPOC 转慕课',
+      project_recommendation: '学院推荐',
+      project_application: '立项评审', project_prelaunch: '上线审核', project_acceptance: '结项验收',
     },
     states: { pending: '待审核', approved: '已通过', rejected: '已驳回', withdrawn: '已撤回' },
     title: '审核对象',
@@ -123,6 +127,13 @@ export default {
     reasonLabel: '驳回理由（驳回时必填）',
     decided: '已处理',
     empty: '队列中没有待审核的内容',
+  },
+  college: {
+    menu: { reviews: '推荐审核' },
+    reviews: {
+      title: '推荐审核',
+      hint: '本学院教师的在线开放课程立项申请，由学院审核后推荐至学校。',
+    },
   },
   profile: {
     title: '个人信息',
