@@ -6,6 +6,7 @@ pre-launch check; once accepted, the school takes the course's title away with a
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -144,15 +145,25 @@ async def test_a_teacher_applies_for_a_building_project_and_the_admins_see_it(
     await expect(page.locator("[data-test=project-form]")).to_contain_text("本科二年级")
 
 
-def through_panel(admin: Api, kind: str, purpose: str, project_id: str, expert_users: list[dict],
-                  experts: list[Api]) -> None:
-    """The school's expert panel scores the project's review item and its leader concludes; the school approves."""
+def open_panel(admin: Api, kind: str, purpose: str, project_id: str, expert_users: list[dict]) -> tuple[dict, dict]:
+    """The school puts the project's review item before an expert panel: the round and the item."""
     item = review_item(admin, kind, project_id)
-    round_ = panel(admin, purpose, expert_users, [item["id"]])
+    return panel(admin, purpose, expert_users, [item["id"]]), item
+
+
+def conclude_panel(admin: Api, round_: dict, item: dict, experts: list[Api]) -> None:
+    """The panel scores the item and its leader concludes; the school approves."""
     score_all(round_, experts, item["id"], [0.9, 0.8, 0.85])
     experts[0].post(f"/reviews/rounds/{round_['id']}/items/{item['id']}/conclusion",
                     {"conclusion": "pass", "comment": "同意"})
     admin.post(f"/reviews/{item['id']}/decision", {"decision": "approve", "reason": "同意"})
+
+
+def through_panel(admin: Api, kind: str, purpose: str, project_id: str, expert_users: list[dict],
+                  experts: list[Api]) -> None:
+    """The school's expert panel scores the project's review item and its leader concludes; the school approves."""
+    round_, item = open_panel(admin, kind, purpose, project_id, expert_users)
+    conclude_panel(admin, round_, item, experts)
 
 
 async def test_the_leader_spends_and_asks_for_the_checks_and_the_school_revokes_the_title(
@@ -232,7 +243,28 @@ async def test_the_leader_spends_and_asks_for_the_checks_and_the_school_revokes_
     await page.reload()
     await page.locator("[data-test=ask-acceptance]").click()
     await expect(page.locator(".page-title [data-test=project-state]")).to_have_text("结项验收中")
-    through_panel(admin, "project_acceptance", "acceptance", project["id"], expert_users, experts)
+    round_, item = open_panel(admin, "project_acceptance", "acceptance", project["id"], expert_users)
+
+    # an expert scores the acceptance beside the course's measured facts, grouped as annex 2 groups them
+    await sign_in(page, expert_users[1]["username"], PASSWORD)
+    await page.get_by_role("menuitem", name="评审任务").click()
+    await expect(page).to_have_url("/teacher/review-tasks")
+    task = page.locator("[data-test=review-tasks] .el-table__row", has_text=round_["title"])
+    await task.locator("[data-test=open-round]").click()
+    facts = page.locator("[data-test=round-facts]")
+    for group in ("课程规范", "教学内容", "课程上线", "课程使用", "课程效果"):
+        await expect(facts).to_contain_text(group)
+    await expect(facts).to_contain_text("分辨率")
+    await expect(facts).to_contain_text("字幕")
+    await expect(facts.locator("[data-test=facts-norm-resolution]")).to_contain_text("720p")
+    await expect(facts.locator("[data-test=facts-norm-subtitles]")).to_contain_text(re.compile("达标|未测量"))
+    await expect(facts.locator("[data-test=facts-material-videos]")).to_contain_text("视频")
+    await expect(facts.locator("[data-test=facts-runs]")).to_contain_text(CURRENT_TERM["code"])
+    await expect(facts.locator("[data-test=facts-runs]")).to_contain_text(NEXT_TERM["code"])
+    await expect(facts.locator("[data-test=facts-evaluation]")).to_contain_text("暂无评教")  # nobody rated
+    await expect(facts).not_to_contain_text("{")  # no raw JSON
+
+    conclude_panel(admin, round_, item, experts)
     project_state(leader, project["id"], "accepted")
 
     await sign_in(page, admin.get("/me")["username"], PASSWORD)
