@@ -13,7 +13,8 @@ from pathlib import Path
 import grpc
 import httpx
 
-from bench.load import run
+from bench.load import cpu_seconds, run
+from bench.wrk import run_wrk
 from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
 from devmesh.client import Api
 from devmesh.mesh import Mesh, Ports
@@ -110,7 +111,6 @@ def signers(admin: Api, school: dict, count: int = 25) -> list[str]:
 
 async def bench_login_and_read(mesh: Mesh, api: Api, admin_username: str, accounts: list[str]) -> None:
     token = api.post("/auth/login", {"login": admin_username, "password": PASSWORD})["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=60, max_keepalive_connections=60)
     turn = iter(range(10**9))
     async with httpx.AsyncClient(base_url=mesh.gateway_url, limits=limits, timeout=60) as http:
@@ -119,12 +119,12 @@ async def bench_login_and_read(mesh: Mesh, api: Api, admin_username: str, accoun
             response = await http.post("/api/v1/auth/login", json={"login": who, "password": PASSWORD})
             assert response.status_code == 200, response.text
 
-        async def read_over_http() -> None:
-            response = await http.get("/api/v1/me", headers=headers)
-            assert response.status_code == 200, response.text
-
         logins = await run("login through the gateway (argon2id)", login, total=150)
-        http_read = await run("GET /api/v1/me through the gateway", read_over_http, total=3000)
+        pids = {name: mesh.processes[name].pid for name in ("gateway", "identity")}
+        before = cpu_seconds(pids)
+        http_read = await asyncio.to_thread(run_wrk, "GET /api/v1/me through the gateway", mesh.gateway_url,
+                                            ["/api/v1/me"], token)
+        via_gateway = {name: spent - before[name] for name, spent in cpu_seconds(pids).items()}
 
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{mesh.ports.identity}")
     stub = identity_pb2_grpc.IdentityServiceStub(channel)
@@ -133,7 +133,9 @@ async def bench_login_and_read(mesh: Mesh, api: Api, admin_username: str, accoun
     async def read_over_grpc() -> None:
         await stub.GetMe(identity_pb2.GetMeRequest(), metadata=metadata, timeout=30)
 
+    before = cpu_seconds(pids)
     grpc_read = await run("GetMe directly over gRPC", read_over_grpc, total=3000)
+    direct = {name: spent - before[name] for name, spent in cpu_seconds(pids).items()}
     await channel.close()
     print("\n== authentication (25 accounts) and an authenticated read, 50 concurrent clients")
     for figures in (logins, http_read, grpc_read):
@@ -141,6 +143,11 @@ async def bench_login_and_read(mesh: Mesh, api: Api, admin_username: str, accoun
     print(f"gateway/gRPC ratio for the same read: throughput {http_read.rps / grpc_read.rps:.2f}x, "
           f"p50 latency {http_read.p50_ms / grpc_read.p50_ms:.2f}x, "
           f"p99 latency {http_read.p99_ms / grpc_read.p99_ms:.2f}x")
+    per_request = {name: 1000 * spent / http_read.requests for name, spent in via_gateway.items()}
+    print(f"the platform's own CPU per read (whatever the generators cost): through the gateway "
+          f"{sum(per_request.values()):.2f} ms (gateway {per_request['gateway']:.2f}, identity "
+          f"{per_request['identity']:.2f}); directly {1000 * direct['identity'] / grpc_read.requests:.2f} ms "
+          f"(identity)")
 
 
 def bench_import(api: Api, school: dict, admin: Api, rows: int = 10_000) -> None:

@@ -21,6 +21,7 @@ import random
 import tempfile
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from bench.http import Connection
 from servicekit.db import Database
 from services.course.adapters.orm import ClassStudent, CourseClass, PlanNode
 from services.course.domain import acceptance as rules
+from services.course.domain import policy
 
 VIDEOS, CHAPTERS, STUDENTS = 200, 10, 2000
 REPEAT = 50
@@ -62,9 +64,12 @@ def in_process(repeat: int = 200) -> float:
     units = [rules.Unit(str(n), rules.VIDEO, random.uniform(3, 26), True) for n in range(VIDEOS)]
     media = {str(n): rules.VideoFacts(random.choice((576, 720, 1080)), n % 2 == 0, "leader" if n % 3 else "other")
              for n in range(VIDEOS)}
+    changsha = policy.resolve([], [policy.LayerVersion(policy.SCHOOL, "bench", 1, policy.CHANGSHA_SCHOOL_POLICY)],
+                              date.today())  # the policy that counts every norm
     started = time.perf_counter()
     for _ in range(repeat):
-        rules.acceptance_facts(units, [], 50, ["2026-autumn"], STUDENTS, leader_id="leader", media=media)
+        rules.acceptance_facts(units, [], 50, ["2026-autumn"], STUDENTS, policy=changsha, leader_id="leader",
+                               media=media)
     return (time.perf_counter() - started) / repeat
 
 
@@ -110,12 +115,16 @@ def main() -> None:
 
                 print(f"\n== the acceptance facts of a course with {VIDEOS} videos in {CHAPTERS} chapters and a class "
                       f"of {STUDENTS} students, through the gateway, one request at a time")
+                needed = facts["videos_needed"] if facts["videos_per_class_hour_counted"] else "none"
                 print(f"setup {setup_seconds:.1f} s (units and students written through the course service's ORM); "
-                      f"measured: length norm {length['passed']}/{length['total']} ({length['share']:.0%}), "
-                      f"{facts['videos_3_to_15_minutes']} videos of 3–15 min for {facts['videos_needed']} needed")
+                      f"measured: length norm {length['passed']}/{length['total']} ({length['share']:.0%}, "
+                      f"{length['rule']}), {facts['videos_3_to_15_minutes']} videos of a class hour's length for "
+                      f"{needed} needed; judged by {facts['policy']}")
                 print("media norms: " + "; ".join(
                     f"{n['name']} {n['passed']}/{n['total']}" if n["measured"] else f"{n['name']} not measured "
                     f"({n['note']})" for n in from_media))
+                print(f"evaluation_measured {facts['evaluation_measured']} "
+                      f"({facts['evaluation_answers']} answers over {len(facts['evaluations'])} rated runs)")
                 print(line("GET acceptance-facts (the leader)", facts_times, len(body)))
                 print(line("GET acceptance-facts (the school admin)", admin_times, len(body)))
                 print(line("GET /me (baseline)", me, 0))

@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.messaging import (
-    DURABLES,
+    CONSUMERS,
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
     STREAMS,
     NatsCredentials,
+    Reads,
     producer_of,
     wait_for_stream,
 )
@@ -80,9 +81,11 @@ class _PullLoop:
     async def run(self) -> None:
         spec = self.subscription
         credentials = NatsCredentials.from_env()
-        if credentials and spec.durable not in DURABLES.get(credentials.user, ()):
-            log.error("consumer %s: not listed for NATS user %s in servicekit.messaging.DURABLES: "
-                      "other services' credentials could acknowledge or reconfigure it", spec.durable, credentials.user)
+        declared = CONSUMERS.get(credentials.user, ()) if credentials else ()
+        if credentials and Reads(spec.stream, spec.filter_subject, spec.durable) not in declared:
+            log.error("consumer %s: %s filtered to %s is not declared for NATS user %s in "
+                      "servicekit.messaging.CONSUMERS: the bus refuses it", spec.durable, spec.stream,
+                      spec.filter_subject, credentials.user)
         while True:
             try:
                 await wait_for_stream(self.js, spec.stream)  # its producer creates it

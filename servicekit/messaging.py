@@ -1,4 +1,4 @@
-"""NATS JetStream: connecting (authenticated), the mesh's streams and who may publish what."""
+"""NATS JetStream: connecting (authenticated), the mesh's streams, who may publish and who may read what."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
+
+from servicekit.auth import REVOCATION_STREAM, REVOCATION_SUBJECT
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +40,58 @@ PRODUCERS: dict[str, str] = {"identity": "IDENTITY", "review": "REVIEW", "course
                              "media": "MEDIA", "sharing": "SHARING", "learning": "LEARNING"}
 READERS: dict[str, str | None] = {"media-worker": "MEDIA", "gateway": None}
 NATS_USERS: tuple[str, ...] = (*PRODUCERS, *READERS)
-# The durable consumers each user owns: nobody else may create, update, fetch from or acknowledge
-# on them (a forged ack or a changed filter would make their owner miss events). Consumers not
-# listed here (ephemeral ones, such as the token revocation followers) stay open to every user.
+
+
+@dataclass(frozen=True)
+class Reads:
+    """One consumer a NATS user creates: on `stream`, filtered to `subject`; `durable` names it (None: ephemeral)."""
+
+    stream: str
+    subject: str
+    durable: str | None = None
+
+
+# Every process that verifies access tokens follows the revoked sessions (servicekit.auth.RevocationList.follow).
+REVOCATIONS = Reads(REVOCATION_STREAM, REVOCATION_SUBJECT)
+# The review saga's subjects (servicekit.reviews: requested_subject, withdrawn_subject, decided_subject).
 REVIEWED_OWNERS = ("identity", "media", "course", "sharing")
+
+# What each user consumes, and nothing more: the bus lets it create consumers (durable or ephemeral) only on
+# these streams with these filter subjects, fetch and acknowledge only there, core-subscribe only to these
+# subjects. A producer may also read back its own stream (PRODUCERS), which tells it nothing it did not write.
+CONSUMERS: dict[str, tuple[Reads, ...]] = {
+    "identity": (
+        Reads("REVIEW", "review.item.decided.identity", "identity-review-decisions"),
+        Reads("SHARING", "sharing.adoption.accepted", "identity-adoptions"),
+        Reads("LEARNING", "learning.inbox.delivered", "identity-inbox-mail"),
+        REVOCATIONS,
+    ),
+    "review": (
+        *(Reads(PRODUCERS[owner], f"{owner}.review.{happened}", f"review-{owner}-{kind}")
+          for owner in REVIEWED_OWNERS for kind, happened in (("requests", "requested"), ("withdrawals", "withdrawn"))),
+        REVOCATIONS,
+    ),
+    "course": (
+        Reads("REVIEW", "review.item.decided.course", "course-review-decisions"),
+        Reads("MEDIA", "media.asset.referenceability_changed", "course-media-changes"),
+        REVOCATIONS,
+    ),
+    "media": (Reads("REVIEW", "review.item.decided.media", "media-review-decisions"), REVOCATIONS),
+    "media-worker": (Reads("MEDIA", "media.asset.uploaded", "media-workers"),),  # the transcoding job queue
+    "sharing": (
+        Reads("REVIEW", "review.item.decided.sharing", "sharing-review-decisions"),
+        Reads("COURSE", "course.run.>", "sharing-run-changes"),
+        Reads("COURSE", "course.course.changed", "sharing-course-changes"),
+        REVOCATIONS,
+    ),
+    "learning": (Reads("COURSE", "course.run.opened", "learning-run-openings"), REVOCATIONS),
+    "gateway": (REVOCATIONS,),
+}
+# The durable consumers each user owns: nobody else may create, update, fetch from or acknowledge on them
+# (a forged ack or a changed filter would make their owner miss events).
 DURABLES: dict[str, tuple[str, ...]] = {
-    "identity": ("identity-review-decisions", "identity-adoptions", "identity-inbox-mail"),
-    "review": tuple(f"review-{owner}-{kind}" for owner in REVIEWED_OWNERS for kind in ("requests", "withdrawals")),
-    "course": ("course-review-decisions", "course-media-changes"),
-    "media": ("media-review-decisions",),
-    "media-worker": ("media-workers",),
-    "sharing": ("sharing-review-decisions", "sharing-run-changes", "sharing-course-changes"),
-    "learning": ("learning-run-openings",),
+    user: durables for user, reads in CONSUMERS.items()
+    if (durables := tuple(read.durable for read in reads if read.durable))
 }
 # JetStream key-value buckets a user owns (gateway.ratelimit.BUCKET: the replicas' shared counters).
 KV_BUCKETS: dict[str, tuple[str, ...]] = {"gateway": ("gateway_rate_limits",)}
@@ -71,11 +114,17 @@ def permissions(user: str) -> dict:
     """What `user` may publish and subscribe to (the nats-server `permissions` map).
 
     Publish: its own subjects; the JetStream API to create or update its own stream (the
-    media workers: their service's), to read any stream's info and names, to create pull
-    consumers, fetch and acknowledge. Nothing else: no stream deletion, purge, message
-    deletion, no other service's stream (whose config could source messages in), no
-    other user's inbox, and none of the durable consumers of another user (DURABLES).
-    Subscribe: its own inbox, and the mesh's facts (reading is not forging).
+    media workers: their service's) and to read the info of the streams it writes or reads.
+    Consumers only as CONSUMERS declares them (and any on its own stream): created on a stream
+    it reads with one of its filter subjects, which the API subject carries and nats-server
+    holds the request to, then fetched from and acknowledged there. The create forms without a
+    filter in their subject are refused to everyone: they would let any filter through, and
+    reshape a durable by its name (nats-py's ordered and multi-filter consumers use them; read
+    with a pull consumer on one subject and `stream=` instead). Nothing else: no stream
+    deletion, purge, message get or deletion, no other service's stream (whose config could
+    source messages in), no other user's inbox, and none of the durable consumers of another
+    user (DURABLES) on the streams it reads.
+    Subscribe: its own inbox (where fetched messages arrive) and the subjects it consumes.
     """
     if user in PRODUCERS:
         own_subjects, stream = [STREAMS[PRODUCERS[user]]], PRODUCERS[user]
@@ -84,6 +133,10 @@ def permissions(user: str) -> dict:
     else:
         raise KeyError(f"no NATS user {user!r}")
     own_streams = [stream] if stream else []
+    reads = list(CONSUMERS.get(user, ()))
+    if user in PRODUCERS:  # reading back its own facts
+        reads.append(Reads(PRODUCERS[user], STREAMS[PRODUCERS[user]]))
+    read_streams = unique(read.stream for read in reads)
     for bucket in KV_BUCKETS.get(user, ()):
         own_subjects.append(f"$KV.{bucket}.>")
         own_streams.append(f"KV_{bucket}")
@@ -94,30 +147,36 @@ def permissions(user: str) -> dict:
                         f"$JS.API.STREAM.MSG.GET.KV_{bucket}",
                         f"$JS.API.STREAM.PURGE.KV_{bucket}")
     ]
+    consuming = [
+        *unique(f"$JS.API.CONSUMER.CREATE.{read.stream}.*.{read.subject}" for read in reads),
+        *[subject for name in read_streams
+          for subject in (f"$JS.API.CONSUMER.INFO.{name}.*", f"$JS.API.CONSUMER.MSG.NEXT.{name}.*",
+                          f"$JS.ACK.{name}.>")],
+    ]
     publish = [
         *own_subjects,
         "$JS.API.INFO",
-        "$JS.API.STREAM.INFO.*",
         "$JS.API.STREAM.NAMES",  # which stream holds a subject (js.subscribe without a stream)
+        *[f"$JS.API.STREAM.INFO.{name}" for name in unique([*own_streams, *read_streams])],
         *[f"$JS.API.STREAM.{verb}.{name}" for name in own_streams for verb in ("CREATE", "UPDATE")],
         *kv_reads,
-        "$JS.API.CONSUMER.CREATE.>",
-        "$JS.API.CONSUMER.DURABLE.CREATE.>",
-        "$JS.API.CONSUMER.INFO.>",
-        "$JS.API.CONSUMER.MSG.NEXT.>",
-        "$JS.ACK.>",
-        "$JS.FC.>",  # flow-control answers of ordered consumers
+        *consuming,
     ]
-    subscribe = [f"{inbox_prefix(user)}.>", *STREAMS.values()]
-    others = [durable for owner, durables in DURABLES.items() if owner != user for durable in durables]
+    others = [(read.stream, read.durable) for owner, owned in CONSUMERS.items() if owner != user
+              for read in owned if read.durable and read.stream in read_streams]
     deny = [
         subject
-        for durable in others
-        for subject in (f"$JS.API.CONSUMER.CREATE.*.{durable}", f"$JS.API.CONSUMER.CREATE.*.{durable}.>",
-                        f"$JS.API.CONSUMER.DURABLE.CREATE.*.{durable}", f"$JS.API.CONSUMER.MSG.NEXT.*.{durable}",
-                        f"$JS.ACK.*.{durable}.>")
+        for name, durable in others
+        for subject in (f"$JS.API.CONSUMER.CREATE.{name}.{durable}.>", f"$JS.API.CONSUMER.MSG.NEXT.{name}.{durable}",
+                        f"$JS.ACK.{name}.{durable}.>")
     ]
+    subscribe = [f"{inbox_prefix(user)}.>", *unique(read.subject for read in reads)]
     return {"publish": {"allow": publish, "deny": deny}, "subscribe": {"allow": subscribe}}
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """`items` without repeats, in their first order (the generated configuration stays stable)."""
+    return list(dict.fromkeys(items))
 
 
 def password_variable(user: str) -> str:

@@ -76,15 +76,16 @@ def _parsers() -> ProcessPoolExecutor:
     """Parser processes, started on first use: spawned (never forked from a process running an event loop and
     threads), at most PARSER_PROCESSES files at a time per service."""
     return ProcessPoolExecutor(max_workers=PARSER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_lower_priority)
+                               initializer=_lower_priority, initargs=(PARSER_MEMORY_BYTES,))
 
 
-def _lower_priority() -> None:  # pragma: no cover - runs in the parser process
+def _lower_priority(memory_bytes: int) -> None:  # pragma: no cover - runs in the parser process
     os.nice(10)  # the service's own requests come first on a busy machine
-    # Bounded memory: past it the parser gets a MemoryError (a 400 for the file), not the machine's memory.
+    # Bounded memory: past it the parser gets a MemoryError (a 400 for the file), not the machine's memory. The
+    # cap comes from the service's process (a spawned parser imports this module afresh).
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard == resource.RLIM_INFINITY or hard > PARSER_MEMORY_BYTES:
-        resource.setrlimit(resource.RLIMIT_AS, (PARSER_MEMORY_BYTES, hard))
+    if hard == resource.RLIM_INFINITY or hard > memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, hard))
 
 
 def parse_rows(filename: str, content: bytes) -> list[list[str]]:
@@ -101,7 +102,10 @@ def parse_rows(filename: str, content: bytes) -> list[list[str]]:
     try:
         return _bounded(rows)
     except MemoryError:
-        raise InvalidArgument("the file needs more memory to read than the platform allows; split it") from None
+        # Raised outside this block: the rows read so far go with the MemoryError's traceback, so the parser
+        # has the memory to send its refusal back (else it dies doing so, and the file is parsed again).
+        pass
+    raise InvalidArgument("the file needs more memory to read than the platform allows; split it")
 
 
 def _too_many_rows() -> InvalidArgument:

@@ -24,7 +24,8 @@ from servicekit.errors import Unauthenticated
 bearer_scheme = HTTPBearer(auto_error=False, description="the access_token from /api/v1/auth/login")
 
 
-def _backends(request: Request):  # type: ignore[no-untyped-def]
+async def _backends(request: Request):  # type: ignore[no-untyped-def]
+    # async, as every dependency here: FastAPI runs a plain function in its thread pool, a hop per request
     return request.app.state.backends
 
 
@@ -90,7 +91,7 @@ class PageQuery:
     page_token: str
 
 
-def _page_query(
+async def _page_query(
     page_size: Annotated[int, Query(ge=0, le=200, description="items per page (default 50)")] = 0,
     page_token: Annotated[str, Query(description="next_page_token of the previous page")] = "",
 ) -> PageQuery:

@@ -17,6 +17,7 @@ from devmesh.client import Api
 from devmesh.mesh import Mesh
 from servicekit.clients import bearer
 from servicekit.service_keys import service_metadata
+from services.course.domain.policy import CHANGSHA_SCHOOL_POLICY
 from tests.e2e.conftest import CURRENT_TERM, SchoolWorld, create_account, decide
 from tests.e2e.learning_world import make_learning_world
 from tests.e2e.media_support import upload, wait_for_state
@@ -67,17 +68,21 @@ def test_the_panel_sees_the_measured_facts_of_a_course_and_outsiders_are_refused
     assert (facts["units"], facts["units_online"], facts["all_online"], facts["videos"]) == (3, 3, True, 3)
     assert 0.1 < facts["video_minutes"] < 0.3
     norms = {n["name"]: n for n in facts["norms"]}
-    # Clips of seconds fail the 5–25 minute norm, each of them.
+    # The school files no policy: the platform defaults judge. Clips of seconds fail the 5–25 minute norm, each.
+    assert (facts["policy"], [(layer["layer"], layer["version"]) for layer in facts["policy_layers"]]) == (
+        "platform defaults v1", [("platform", 1)])
+    assert facts["policy_term_code"] == CURRENT_TERM["code"]
     assert (norms["length"]["measured"], norms["length"]["passed"], norms["length"]["total"]) == (True, 0, 3)
-    assert (norms["length"]["share"], norms["length"]["met"]) == (0.0, False)
+    assert (norms["length"]["share"], norms["length"]["met"], norms["length"]["rule"]) == (
+        0.0, False, "5–25 minutes each")
     # Measured by the media service: every clip is 720p, one of three has subtitles, the leader recorded them all.
     measured = {name: (norms[name]["measured"], norms[name]["passed"], norms[name]["total"], norms[name]["share"],
                        norms[name]["met"]) for name in ("resolution", "subtitles", "leader_share")}
     assert measured == {"resolution": (True, 3, 3, 1.0, True), "subtitles": (True, 1, 3, 0.3333, False),
                         "leader_share": (True, 3, 3, 1.0, True)}, norms
-    # 2 class hours need 8 videos of 3–15 minutes; none of these is that long.
-    assert (facts["class_hours"], facts["videos_needed"], facts["videos_3_to_15_minutes"]) == (2.0, 8, 0)
-    assert (facts["videos_per_class_hour"], facts["videos_per_class_hour_met"]) == (0.0, False)
+    # The platform defaults count no videos per class hour (Changsha's 4 of 3–15 minutes is a school's policy).
+    assert (facts["class_hours"], facts["videos_needed"], facts["videos_per_class_hour_counted"]) == (2.0, 0, False)
+    assert facts["videos_per_class_hour_met"] is False
     assert (facts["run_count"], facts["terms"], facts["students"]) == (1, [CURRENT_TERM["code"]], 2)
 
     # The school's admin reads the same facts.
@@ -92,6 +97,59 @@ def test_the_panel_sees_the_measured_facts_of_a_course_and_outsiders_are_refused
         expect_problem(403, lambda outsider=outsider: outsider.get(f"/courses/{course_id}/acceptance-facts"))
     expect_problem(401, lambda: api.get(f"/courses/{course_id}/acceptance-facts"))
     expect_problem(404, lambda: leader.get(f"/courses/{uuid.uuid4()}/acceptance-facts"))
+
+
+def test_a_school_that_files_its_own_acceptance_numbers_gets_facts_judged_by_them_and_named(
+    api: Api, center: Api, school: SchoolWorld, clips: Path
+) -> None:
+    world = make_learning_world(api, school, clips, students=1)
+    leader, course_id = world.leader, world.course_id
+    leader.request("PATCH", f"/courses/{course_id}", json={"class_hours": 2})
+    before = leader.get(f"/courses/{course_id}/acceptance-facts")
+    norms = {n["name"]: n for n in before["norms"]}
+    assert (norms["length"]["met"], norms["resolution"]["met"], before["videos_per_class_hour_counted"]) == (
+        False, True, False)
+
+    # The school's own numbers (seed 002's, its acceptance ones changed): clips of 4 s are long enough at
+    # acceptance and as a class hour's video, 2 of them per class hour; 1080p at least; the leader records all.
+    layer = f"/schools/{school.id}/policy/layer"
+    numbers = {**CHANGSHA_SCHOOL_POLICY, "video_min_minutes_at_acceptance": 0.05,
+               "video_min_height_at_acceptance": 1080, "leader_video_share_min_percent": 100,
+               "videos_per_class_hour_min": 2, "video_per_class_hour_min_minutes": 0.05}
+    filed = school.admin.request("PUT", layer, json={"effective_from_term": CURRENT_TERM["code"], "numbers": numbers,
+                                                     "note": "验收标准"})
+    facts = leader.get(f"/courses/{course_id}/acceptance-facts")
+    norms = {n["name"]: n for n in facts["norms"]}
+    assert (norms["length"]["passed"], norms["length"]["met"], norms["length"]["rule"]) == (
+        3, True, "0.05–25 minutes each")
+    assert (norms["resolution"]["passed"], norms["resolution"]["met"], norms["resolution"]["rule"]) == (
+        0, False, "at least 1080p each")  # the clips are 720p
+    assert (norms["leader_share"]["met"], norms["leader_share"]["rule"]) == (True, "the leader records at least 100%")
+    assert (facts["videos_per_class_hour_counted"], facts["videos_needed"], facts["videos_3_to_15_minutes"],
+            facts["videos_per_class_hour_met"]) == (True, 4, 3, False)  # 2 class hours × 2, 3 videos fit
+
+    # The answer names the policy and version applied, number by number.
+    assert facts["policy"] == (f"platform defaults v1 + school {school.id} v{filed['version']}, "
+                               f"from {CURRENT_TERM['code']}")
+    assert [(layer["layer"], layer["scope_id"], layer["version"]) for layer in facts["policy_layers"]] == [
+        ("platform", "", 1), ("school", school.id, filed["version"])]
+    applied = {n["name"]: n for n in facts["policy_numbers"]}
+    assert set(applied) == {"video_min_minutes_at_acceptance", "video_max_minutes_at_acceptance",
+                            "video_min_height_at_acceptance", "leader_video_share_min_percent",
+                            "videos_per_class_hour_min", "video_per_class_hour_min_minutes",
+                            "video_per_class_hour_max_minutes"}
+    assert (applied["video_min_height_at_acceptance"]["value"], applied["video_min_height_at_acceptance"]["layer"],
+            applied["video_min_height_at_acceptance"]["version"]) == (1080, "school", filed["version"])
+    assert (applied["video_max_minutes_at_acceptance"]["value"],
+            applied["video_max_minutes_at_acceptance"]["effective_from_term"]) == (25, CURRENT_TERM["code"])
+
+    # A second version for the same term replaces the first: the facts follow it and name it.
+    again = school.admin.request("PUT", layer, json={
+        "effective_from_term": CURRENT_TERM["code"], "numbers": {**numbers, "video_min_height_at_acceptance": 720}})
+    facts = leader.get(f"/courses/{course_id}/acceptance-facts")
+    assert next(n for n in facts["norms"] if n["name"] == "resolution")["met"] is True
+    assert facts["policy_layers"][-1]["version"] == again["version"] == filed["version"] + 1
+    assert facts["policy"].endswith(f"school {school.id} v{again['version']}, from {CURRENT_TERM['code']}")
 
 
 async def _asset_facts(mesh: Mesh, asset_ids: list[str], metadata: tuple) -> media_pb2.GetAssetFactsResponse:

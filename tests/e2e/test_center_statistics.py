@@ -121,6 +121,18 @@ def test_the_center_sees_and_exports_its_province_and_nothing_else(
     registry = center.get("/statistics/registry", params={"school_id": school.id})["items"]
     assert [(e["entry_id"], e["status"]) for e in registry] == [(entry["id"], "approved")]
     assert center.get("/statistics/mooc-applications", params={"school_id": school.id})["total"] == 0
+    # The exports hold the same rows (every page, CSV and XLSX).
+    for adoptions in (csv_table(download(center, "/statistics/adoptions/export", school_id=school.id, format="csv")),
+                      [[c.value for c in row] for row in load_workbook(io.BytesIO(download(
+                          center, "/statistics/adoptions/export", school_id=school.id))).active.iter_rows()]):
+        assert adoptions[0][7:9] == ["选课学校ID", "选课学校"]
+        assert [(r[2], r[7], r[8], r[9], r[10]) for r in adoptions[1:]] == [
+            (course["id"], other_school.id, other_school.name, "1", "2")]
+    for entries in (csv_table(download(center, "/statistics/registry/export", school_id=school.id, format="csv")),
+                    [[c.value for c in row] for row in load_workbook(io.BytesIO(download(
+                        center, "/statistics/registry/export", school_id=school.id))).active.iter_rows()]):
+        assert entries[0][:3] == ["条目ID", "学校ID", "课程名称"]
+        assert [(r[0], r[2], r[4]) for r in entries[1:]] == [(entry["id"], f"数据科学{tag}", "approved")]
 
     # Sharing lists across terms.
     term = new_term(center)
@@ -234,3 +246,54 @@ def test_a_school_reports_its_update_ratio_and_use_and_publishes_them(
                                  name="外校老师")
     expect_problem(403, lambda: outsider.get("/statistics/school-report", params={"school_id": school.id}))
     expect_problem(403, lambda: outsider.get("/statistics/school-report"), reason="REPORT_NOT_PUBLISHED")
+
+
+def test_the_center_lists_and_exports_its_provinces_spoc_to_mooc_applications_and_nothing_else(
+    api: Api, center: Api, clips: Path, school: SchoolWorld, henan: tuple[Api, Api, dict]
+) -> None:
+    center41, admin41, _ = henan
+    tag = uuid.uuid4().hex[:6]
+    _, leader = create_account(school.admin, api, role="teacher", school_id=school.id, number="L1", name="申请老师")
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": f"申请课{tag}", "category": "专业课"})
+    chapter = leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "chapter", "title": "第一章"})
+    video = approved_video(clips, leader, school.admin, seconds=6)
+    leader.post(f"/courses/{course['id']}/plan/nodes", {"kind": "unit", "title": "1.1", "resource_id": video["id"],
+                                                        "parent_id": chapter["nodes"][0]["id"]})
+    leader.post(f"/courses/{course['id']}/runs", {"term_code": CURRENT_TERM["code"]})
+
+    # The platform's 240 minutes are the policy's number: a school that asks for 3 seconds lets a 6-second
+    # course apply (the clips stay short; the center still decides).
+    refused = expect_problem(409, lambda: leader.post(f"/courses/{course['id']}/mooc-application", {}),
+                             reason="APPLICATION_NOT_READY")
+    assert "needs 240 minutes of approved video; it has 0.1 (mooc_application_min_video_minutes 240 (platform " \
+           "defaults v1))" in refused["detail"]
+    school.admin.request("PUT", f"/schools/{school.id}/policy/layer", json={
+        "effective_from_term": CURRENT_TERM["code"], "numbers": {"mooc_application_min_video_minutes": 0.05}})
+    application = leader.post(f"/courses/{course['id']}/mooc-application", {})
+    assert (application["course_id"], application["status"]) == (course["id"], "pending")
+
+    # The center's list and report of its province hold it, with the course and its figures.
+    listed = center.get("/mooc-applications", params={"page_size": 200})["items"]
+    assert application["id"] in [a["id"] for a in listed]
+    report = center.get("/statistics/mooc-applications", params={"school_id": school.id})
+    assert [(r["application_id"], r["course_id"], r["course_name"], r["leader_name"], r["approved_video_minutes"],
+             r["run_count"], r["status"]) for r in report["items"]] == [
+        (application["id"], course["id"], f"申请课{tag}", "申请老师", "0.1", "1", "pending")]
+    assert [r["application_id"] for r in school.admin.get("/statistics/mooc-applications")["items"]] == [
+        application["id"]]
+    table = csv_table(download(center, "/statistics/mooc-applications/export", school_id=school.id, format="csv"))
+    assert table[0][:3] == ["申请ID", "学校ID", "课程ID"]
+    assert [r[:4] for r in table[1:]] == [[application["id"], school.id, course["id"], f"申请课{tag}"]]
+    sheet = load_workbook(io.BytesIO(download(center, "/statistics/mooc-applications/export",
+                                              school_id=school.id))).active
+    assert sheet.max_row == 2 and [c.value for c in sheet[2]][:3] == [application["id"], school.id, course["id"]]
+
+    # Province 41's center (and its school's admin) sees none of it, in the list, the report or the export.
+    assert application["id"] not in [a["id"] for a in center41.get("/mooc-applications",
+                                                                    params={"page_size": 200})["items"]]
+    assert center41.get("/statistics/mooc-applications", params={"school_id": school.id})["total"] == 0
+    assert application["id"] not in [r["application_id"] for r in center41.get(
+        "/statistics/mooc-applications", params={"page_size": 200})["items"]]
+    assert csv_table(download(center41, "/statistics/mooc-applications/export", school_id=school.id,
+                              format="csv"))[1:] == []
+    assert admin41.get("/statistics/mooc-applications")["total"] == 0

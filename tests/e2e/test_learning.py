@@ -30,10 +30,10 @@ def world(api: Api, center: Api, school: SchoolWorld, clips: Path) -> LearningWo
 
 
 def learning_events(mesh: Mesh, subject: str) -> list:
-    """Every event on the LEARNING stream under `subject`, read as the learning service's reader would."""
+    """Every event on the LEARNING stream under `subject`, read back as its producer (nobody else consumes them)."""
 
     async def read() -> list:
-        nc, js = await nats_as(mesh.nats_url, "sharing", mesh.nats_credentials()["sharing"], api_wait=5)
+        nc, js = await nats_as(mesh.nats_url, "learning", mesh.nats_credentials()["learning"], api_wait=5)
         try:
             sub = await js.pull_subscribe(subject, stream="LEARNING")
             found = []

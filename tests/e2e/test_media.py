@@ -33,18 +33,20 @@ def teacher(api: Api, school: SchoolWorld) -> Api:
 
 
 async def referenceability_events(mesh: Mesh, asset_id: str) -> list[media_pb2.Referenceability]:
-    # The bus takes only the mesh's users: read as the gateway (it may read, not publish).
-    nc, _ = await nats_as(mesh.nats_url, "gateway", mesh.nats_credentials()["gateway"])
-    sub = await nc.jetstream().subscribe("media.asset.referenceability_changed", ordered_consumer=True)
+    # The bus takes only the mesh's users, each reading only what it consumes: read as the course service.
+    nc, js = await nats_as(mesh.nats_url, "course", mesh.nats_credentials()["course"], api_wait=5)
+    sub = await js.pull_subscribe("media.asset.referenceability_changed", stream="MEDIA")
     found = []
     while True:
         try:
-            message = await sub.next_msg(timeout=1)
+            messages = await sub.fetch(100, timeout=1)
         except nats.errors.TimeoutError:
             break
-        change = media_pb2.ReferenceabilityChanged.FromString(message.data).referenceability
-        if change.asset_id == asset_id:
-            found.append(change)
+        for message in messages:
+            change = media_pb2.ReferenceabilityChanged.FromString(message.data).referenceability
+            if change.asset_id == asset_id:
+                found.append(change)
+            await message.ack()
     await nc.close()
     return found
 
@@ -136,6 +138,12 @@ def test_uploads_are_refused_for_bad_input_and_nothing_is_kept(teacher: Api) -> 
     problem = expect_problem(400, lambda: request(size_bytes=2 * 1024**3), "FILE_TOO_LARGE")
     assert "200 MB" in problem["detail"]
     expect_problem(400, lambda: request(kind="movie"))
+    # One byte over the maximum reads over it; the maximum itself is accepted (the spec check agrees: ≤ 200 MB).
+    problem = expect_problem(400, lambda: request(size_bytes=200_000_001), "FILE_TOO_LARGE")
+    assert problem["detail"] == "the file is 200.000001 MB; one file may be at most 200 MB"
+    at_most = request(size_bytes=200_000_000)
+    assert at_most["asset_id"] and at_most["parts"]
+    teacher.request("DELETE", f"/media/assets/{at_most['asset_id']}")
     expect_problem(400, lambda: request(sha256="xyz"))
     refused = {
         "text named .mp4": b"just some notes, not a video\n" * 40,

@@ -156,6 +156,28 @@ def test_a_henan_school_gets_province_41s_spec_exactly_25_fps_and_a_constant_aud
     assert master.status_code == 200 and "FRAME-RATE=25.000" in master.text
 
 
+def test_a_noisy_sound_fails_changshas_snr_and_a_switching_audio_rate_fails_henans_constant_rate(
+    clips: Path, api: Api, platform: Api, center: Api  # center: the province-33 term calendar
+) -> None:
+    school_id, admin, changsha_teacher = school_in(api, platform, "33")
+    admin.request("PUT", f"/schools/{school_id}/policy/layer", json={
+        "effective_from_term": CURRENT_TERM["code"], "numbers": CHANGSHA_SCHOOL_POLICY, "note": "seed 002"})
+    # A noise floor about 33 dB below the speech: the file is usable (ready), its report says the sound fails.
+    noisy = ready(changsha_teacher, media_clips.speech_like(clips, noise=0.02))
+    snr = lines(noisy)["audio_snr"]
+    assert snr["status"] == "fail" and snr["limit"] == "≥ 48 dB", snr
+    assert 28 <= float(snr["measured"].split()[0]) <= 38, snr
+    quiet = ready(changsha_teacher, media_clips.speech_like(clips, noise=0.001))
+    assert lines(quiet)["audio_snr"]["status"] == "pass"
+
+    # 3 s at 64 kbps then 3 s at 192 kbps: Henan asks for a constant rate.
+    switching = ready(teacher_in(api, platform, "41"), media_clips.switching_audio_rate(clips))
+    assert switching["spec_profile"] == "henan"
+    rate = lines(switching)["audio_bitrate_constant"]
+    assert rate["status"] == "fail" and rate["measured"].startswith("6"), rate  # 6x kbps at the low end
+    assert "audio_snr" not in lines(switching)
+
+
 async def _policy_read(mesh: Mesh, school_id: str, metadata: tuple, method: str = "GetEffectivePolicy"):  # type: ignore[no-untyped-def]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{mesh.ports.course}") as channel:
         stub = course_pb2_grpc.CourseServiceStub(channel)

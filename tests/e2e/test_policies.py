@@ -162,3 +162,39 @@ def test_a_center_cannot_file_bad_numbers(center: Api, numbers: dict) -> None:
     before = center.get("/provinces/33/policy/layer")["versions"]
     expect_problem(400, lambda: layer_put(center, "/provinces/33/policy/layer", numbers), "BAD_POLICY_NUMBER")
     assert center.get("/provinces/33/policy/layer")["versions"] == before
+
+
+def test_a_run_whose_class_hours_lack_their_videos_of_a_class_hours_length_is_refused_at_publish(
+    clips, center: Api, leader: Api, school: SchoolWorld  # noqa: F811  (center: the term calendar)
+) -> None:
+    """Seed 002's at least 4 videos of 3–15 minutes per class hour, in small numbers so that the clips stay short:
+    2 videos of 3–12 seconds (0.05–0.2 minutes) per class hour."""
+    numbers = {"minutes_per_credit": 0.05, "min_class_hours_per_credit": 1, "videos_per_class_hour_min": 2,
+               "video_per_class_hour_min_minutes": 0.05, "video_per_class_hour_max_minutes": 0.2}
+    layer_put(school.admin, f"/schools/{school.id}/policy/layer", numbers, note="seed 002, in seconds")
+    course = leader.post("/courses", {"kind": "spoc_independent", "name": "学时视频课", "category": "专业课"})
+    path = f"/courses/{course['id']}"
+    leader.request("PATCH", path, json={"online_credits": 1, "total_credits": 2, "class_hours": 1})
+    chapter = leader.post(f"{path}/plan/nodes", {"kind": "chapter", "title": "第一章"})["nodes"][0]["id"]
+    fitting = approved_video(clips, leader, school.admin, seconds=6)
+    too_short = approved_video(clips, leader, school.admin, seconds=2)
+    for title, video in (("1.1", fitting), ("1.1（重放）", fitting), ("1.2", too_short)):
+        leader.post(f"{path}/plan/nodes", {"kind": "unit", "title": title, "parent_id": chapter,
+                                           "resource_id": video["id"]})
+    run = leader.post(f"{path}/runs", {"term_code": CURRENT_TERM["code"]})
+    publish = {"term_code": CURRENT_TERM["code"]}
+
+    # The minutes are covered (0.13 of 0.05) and so are the class hours (1 of 1), but of the two videos a class
+    # hour needs, only one has a class hour's length: the 2-second one is too short, a video used twice counts once.
+    refused = expect_problem(409, lambda: leader.post(f"/runs/{run['id']}/publish", publish), "CREDITS_NOT_COVERED")
+    applied = f"school {school.id} v1, from {CURRENT_TERM['code']}"
+    assert (f"1 class hours need 2 approved videos of 0.05-0.2 minutes and run 1 has 1 "
+            f"(videos_per_class_hour_min 2 ({applied})") in refused["detail"]
+    assert "minutes of approved video and" not in refused["detail"] and "need 1 class hours" not in refused["detail"]
+    assert leader.get(f"/runs/{run['id']}")["state"] == "draft"
+
+    # A second video of a class hour's length in the run's plan: published.
+    another = approved_video(clips, leader, school.admin, seconds=10)
+    leader.post(f"{path}/plan/nodes?run_id={run['id']}", {"kind": "unit", "title": "1.3", "parent_id": leader.get(
+        f"{path}/plan", params={"run_id": run["id"]})["nodes"][0]["id"], "resource_id": another["id"]})
+    assert leader.post(f"/runs/{run['id']}/publish", publish)["state"] == "pending_review"

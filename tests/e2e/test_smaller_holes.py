@@ -20,7 +20,16 @@ from contracts.course.v1 import course_pb2, course_pb2_grpc
 from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
 from devmesh.client import Api
 from devmesh.mesh import REPO_ROOT, Mesh
-from tests.e2e.conftest import CURRENT_TERM, NEXT_TERM, PASSWORD, SchoolWorld, create_account, decide, new_code
+from tests.e2e.conftest import (
+    CURRENT_TERM,
+    NEXT_TERM,
+    PASSWORD,
+    SchoolWorld,
+    create_account,
+    decide,
+    new_code,
+    new_phone,
+)
 from tests.e2e.test_auth import expect_problem
 from tests.support import wait_until
 
@@ -172,6 +181,63 @@ def test_rate_limits_hold_across_gateway_replicas(two_gateways: tuple[str, str])
             "phone": "13912345678", "email": f"{account}@example.edu.cn", "reason": "申请加入平台"}
     assert httpx.post(f"{a}/api/v1/school-applications", json=body).status_code == 201
     assert httpx.post(f"{b}/api/v1/school-applications", json=body).status_code == 429
+
+
+# Other numbers than LIMITS (and than the defaults): `limits` keys a counter by its limit too, so these counters
+# start at zero whatever the other tests of the session counted from 127.0.0.1.
+MORE_LIMITS = {
+    "GATEWAY_RATE_LIMIT_PASSWORD_RESET": "5/minute",
+    "GATEWAY_RATE_LIMIT_PASSWORD_RESET_ACCOUNT": "2/minute",
+    "GATEWAY_RATE_LIMIT_TEACHER_REGISTRATION": "20/minute",
+    "GATEWAY_RATE_LIMIT_TEACHER_REGISTRATION_ACCOUNT": "2/minute",
+    "GATEWAY_RATE_LIMIT_SCHOOL_APPLICATION": "3/minute",
+}
+
+
+def _refused(response: httpx.Response, scope: str) -> None:
+    assert response.status_code == 429, response.text
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert f"for this {scope}" in response.json()["detail"]
+
+
+def test_password_resets_registrations_and_school_applications_are_limited_per_address_and_per_account(
+    mesh: Mesh,
+) -> None:
+    with extra_gateway(mesh, **MORE_LIMITS) as a, extra_gateway(mesh, **MORE_LIMITS) as b:
+        def reset(url: str, email: str) -> httpx.Response:
+            return httpx.post(f"{url}/api/v1/auth/password-reset", json={"email": email})
+
+        # Password resets, per account (the e-mail address, however it is spelled): 2 a minute over both replicas.
+        email = f"reset-{uuid.uuid4().hex[:8]}@example.edu.cn"
+        assert [reset(url, email).status_code for url in (a, b)] == [202, 202]
+        _refused(reset(a, email.upper()), "account")
+        # Per client address: 5 a minute, whatever the address asked for (3 counted above).
+        others = [reset((b, a)[i % 2], f"other-{uuid.uuid4().hex[:8]}@example.edu.cn") for i in range(3)]
+        assert [r.status_code for r in others[:2]] == [202, 202]
+        _refused(others[2], "address")
+
+        # Teacher registrations, per account (the phone number): the third attempt with one phone is refused,
+        # bad requests counted too; another phone from the same address still gets through to the service.
+        phone = new_phone()
+        attempts = [httpx.post(f"{url}/api/v1/registrations/teachers",
+                               json={"phone": phone, "username": f"reg-{i}-{uuid.uuid4().hex[:6]}"})
+                    for i, url in enumerate((a, b, a))]
+        assert [r.status_code for r in attempts[:2]] == [400, 400]
+        _refused(attempts[2], "account")
+        other_phone = httpx.post(f"{b}/api/v1/registrations/teachers", json={"phone": new_phone()})
+        assert other_phone.status_code == 400
+
+        # School applications, per client address: 3 a minute, whichever school applies.
+        def apply(url: str, valid: bool) -> httpx.Response:
+            body = {"school_name": f"限流学院{new_code()}"}
+            if valid:
+                body.update(province_code="41", contact_name="李四", phone="13912345678",
+                            email=f"apply-{uuid.uuid4().hex[:8]}@example.edu.cn", reason="申请加入平台")
+            return httpx.post(f"{url}/api/v1/school-applications", json=body)
+
+        assert [apply(url, valid).status_code for url, valid in ((a, True), (b, False), (a, False))] == [
+            201, 400, 400]
+        _refused(apply(b, True), "address")
 
 
 def test_a_server_error_closes_the_connection(api: Api, school: SchoolWorld, two_gateways: tuple[str, str]) -> None:

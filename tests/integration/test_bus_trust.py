@@ -6,6 +6,7 @@ Against the nats-server the embedded mesh starts (its generated configuration an
 from __future__ import annotations
 
 import asyncio
+import json
 import stat
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig, StreamSource
 
+from contracts.identity.v1 import identity_pb2
 from contracts.review.v1 import review_pb2
 from devmesh.mesh import Mesh, Ports
 from servicekit.consumer import EventConsumer, PoisonEvent, Subscription
@@ -27,6 +29,7 @@ from servicekit.messaging import (
     STREAMS,
     NatsAuthRefused,
     ensure_stream,
+    producer_of,
 )
 from tests.support import nats_as
 
@@ -53,7 +56,7 @@ async def all_streams(bus: Mesh) -> None:
 
 
 async def count(bus: Mesh, stream: str) -> int:
-    nc, js = await as_user(bus, "gateway")
+    nc, js = await as_user(bus, producer_of(stream))
     messages = (await js.stream_info(stream)).state.messages
     await nc.close()
     return messages
@@ -200,10 +203,6 @@ async def test_a_service_cannot_fetch_from_acknowledge_or_reshape_another_servic
     await nc.publish(ack_subject, b"+TERM")  # refused by the server: logged there, nothing happens
     await nc.flush()
     assert nc.stats["out_msgs"] == before + 1
-    # ... while consumers nobody owns (the token revocation followers') stay open to everyone.
-    ephemeral = await js.pull_subscribe("identity.session.revoked", stream="IDENTITY")
-    with pytest.raises(nats.errors.TimeoutError):
-        await ephemeral.fetch(1, timeout=0.5)
     await nc.close()
     log = (bus.data_dir / "logs" / "nats.log").read_text()
     assert f'Publish Violation - Subject "{ack_subject}"' in log
@@ -228,3 +227,156 @@ def test_every_durable_consumer_in_the_code_belongs_to_its_services_nats_user() 
             found.setdefault("media-worker", set()).add("media-workers")
     found["review"] = {f"review-{owner}-{kind}" for owner in OWNERS for kind in ("requests", "withdrawals")}
     assert found == {user: set(durables) for user, durables in DURABLES.items()}
+
+
+async def publish_as(bus: Mesh, user: str, subject: str, data: bytes = b"fact") -> int:
+    """One event published by its producer; its sequence in the stream."""
+    nc, js = await as_user(bus, user)
+    ack = await js.publish(subject, data, headers={EVENT_ID_HEADER: str(uuid.uuid4())})
+    await nc.close()
+    return ack.seq
+
+
+async def reads(bus: Mesh, user: str, stream: str, subject: str, durable: str | None = None) -> bool:
+    """Whether `user` can create a consumer on `stream` filtered to `subject`, and fetch through it."""
+    nc, js = await as_user(bus, user)
+    try:
+        sub = await js.pull_subscribe(subject, durable=durable, stream=stream)
+        return bool(await sub.fetch(1, timeout=2))
+    except REFUSED:
+        return False
+    finally:
+        await nc.close()
+
+
+async def test_a_service_reads_only_the_streams_and_subjects_it_consumes(bus: Mesh) -> None:
+    await all_streams(bus)
+    await publish_as(bus, "identity", "identity.school.created")
+    await publish_as(bus, "identity", "identity.session.revoked")
+    await publish_as(bus, "review", "review.item.decided.identity")
+    await publish_as(bus, "review", "review.item.decided.course")
+    # The course service follows revoked sessions and its own review decisions; nothing else of IDENTITY or REVIEW.
+    assert await reads(bus, "course", "IDENTITY", "identity.session.revoked")
+    assert await reads(bus, "course", "REVIEW", "review.item.decided.course")
+    assert not await reads(bus, "course", "IDENTITY", "identity.school.created")
+    assert not await reads(bus, "course", "IDENTITY", "identity.>")
+    assert not await reads(bus, "course", "REVIEW", "review.item.decided.identity")
+    assert not await reads(bus, "course", "REVIEW", "review.item.decided.identity", durable="course-snoop")
+    # ... while the services that consume them can, and a producer reads back its own stream.
+    assert await reads(bus, "identity", "REVIEW", "review.item.decided.identity")
+    assert await reads(bus, "identity", "IDENTITY", "identity.school.created")
+    assert await reads(bus, "gateway", "IDENTITY", "identity.session.revoked")
+    # The gateway and the workers read nothing but what they consume.
+    assert not await reads(bus, "gateway", "IDENTITY", "identity.school.created")
+    assert not await reads(bus, "gateway", "REVIEW", "review.item.decided.identity")
+    assert not await reads(bus, "media-worker", "IDENTITY", "identity.session.revoked")
+    assert not await reads(bus, "media-worker", "REVIEW", "review.item.decided.media")
+
+
+async def test_a_consumer_cannot_widen_its_filter_past_the_create_subject(bus: Mesh) -> None:
+    await all_streams(bus)
+    nc, js = await as_user(bus, "course")
+    try:
+        # nats-server holds the request to the filter its subject names: the one the course service may create ...
+        request = {"stream_name": "REVIEW", "config": ConsumerConfig(
+            name="widened", filter_subject="review.item.decided.identity", ack_policy=AckPolicy.NONE).as_dict()}
+        reply = await nc.request("$JS.API.CONSUMER.CREATE.REVIEW.widened.review.item.decided.course",
+                                 json.dumps(request).encode(), timeout=2)
+        assert json.loads(reply.data)["error"]["err_code"] == 10131  # filter subject mismatch
+        # ... and the forms that carry no filter (legacy ephemeral and durable creates) are refused to it.
+        for subject in ("$JS.API.CONSUMER.CREATE.REVIEW", "$JS.API.CONSUMER.DURABLE.CREATE.REVIEW.widened"):
+            with pytest.raises(REFUSED):
+                await nc.request(subject, json.dumps(request).encode(), timeout=0.5)
+        with pytest.raises(REFUSED):  # consumers of several filters go through the filterless create
+            await js.add_consumer("REVIEW", ConsumerConfig(
+                name="several", filter_subjects=["review.item.decided.course", "review.item.decided.identity"]))
+    finally:
+        await nc.close()
+    # Not even on its own stream, where the filterless create would reshape another service's durable by its name.
+    nc, js = await as_user(bus, "review")
+    await js.pull_subscribe("identity.review.requested", durable="review-identity-requests", stream="IDENTITY")
+    await nc.close()
+    nc, js = await as_user(bus, "identity")
+    try:
+        reshaped = ConsumerConfig(name="review-identity-requests", filter_subject="identity.>",
+                                  ack_policy=AckPolicy.EXPLICIT)
+        request = {"stream_name": "IDENTITY", "config": reshaped.as_dict()}
+        with pytest.raises(REFUSED):
+            await nc.request("$JS.API.CONSUMER.CREATE.IDENTITY", json.dumps(request).encode(), timeout=0.5)
+        info = await js.consumer_info("IDENTITY", "review-identity-requests")
+        assert info.config.filter_subject == "identity.review.requested"
+    finally:
+        await nc.close()
+
+
+async def test_a_service_cannot_get_or_listen_to_messages_of_a_stream_it_does_not_consume(bus: Mesh) -> None:
+    await all_streams(bus)
+    sequence = await publish_as(bus, "identity", "identity.school.created")
+    nc, js = await as_user(bus, "course")
+    heard: list[Msg] = []
+
+    async def hear(message: Msg) -> None:
+        heard.append(message)
+
+    try:
+        for attempt in (lambda: js.get_msg("IDENTITY", sequence), lambda: js.get_msg("IDENTITY", sequence, direct=True),
+                        lambda: js.get_last_msg("IDENTITY", "identity.school.created"),
+                        lambda: js.stream_info("LEARNING")):
+            with pytest.raises(REFUSED):
+                await attempt()
+        await nc.subscribe("identity.>", cb=hear)
+        await nc.subscribe("review.item.decided.identity", cb=hear)
+        await nc.flush()
+        await publish_as(bus, "identity", "identity.school.created")
+        await publish_as(bus, "review", "review.item.decided.identity")
+        await asyncio.sleep(0.5)
+        assert heard == []
+    finally:
+        await nc.close()
+    log = (bus.data_dir / "logs" / "nats.log").read_text()
+    assert '"$G/user:course" - Subscription Violation - Subject "identity.>"' in log
+
+
+async def test_the_gateway_follows_revocations_and_keeps_its_rate_limit_bucket(bus: Mesh) -> None:
+    """The reads the gateway needs still work: its ephemeral revocation follower and its key-value bucket."""
+    from nats.js.api import KeyValueConfig
+
+    from gateway.ratelimit import BUCKET
+    from servicekit.auth import RevocationList
+
+    await all_streams(bus)
+    nc, js = await as_user(bus, "gateway")
+    try:
+        revocations = RevocationList()
+        follower = asyncio.create_task(revocations.follow(js, poll=0.2))
+        revoked = identity_pb2.SessionsRevoked(user_id=str(uuid.uuid4()), session_ids=["s1"])
+        await publish_as(bus, "identity", "identity.session.revoked", revoked.SerializeToString())
+        for _ in range(50):
+            if revocations.applied:
+                break
+            await asyncio.sleep(0.1)
+        follower.cancel()
+        assert revocations.applied
+        kv = await js.create_key_value(KeyValueConfig(bucket=BUCKET, history=1))
+        await kv.put("counter", b"1")
+        assert (await kv.get("counter")).value == b"1"
+    finally:
+        await nc.close()
+
+
+def test_the_declared_consumers_are_the_review_saga_and_revocation_subjects_of_the_code() -> None:
+    from servicekit.auth import REVOCATION_STREAM, REVOCATION_SUBJECT
+    from servicekit.messaging import CONSUMERS, REVIEWED_OWNERS, REVOCATIONS, Reads
+    from servicekit.reviews import decided_subject, requested_subject, withdrawn_subject
+
+    assert (REVOCATIONS.stream, REVOCATIONS.subject) == (REVOCATION_STREAM, REVOCATION_SUBJECT)
+    for owner in REVIEWED_OWNERS:
+        assert Reads("REVIEW", decided_subject(owner), f"{owner}-review-decisions") in CONSUMERS[owner]
+        stream = PRODUCERS[owner]
+        assert {Reads(stream, requested_subject(owner), f"review-{owner}-requests"),
+                Reads(stream, withdrawn_subject(owner), f"review-{owner}-withdrawals")} <= set(CONSUMERS["review"])
+    # Every process that verifies tokens follows revocations: all but the workers, which verify none.
+    assert {user for user, reads in CONSUMERS.items() if REVOCATIONS in reads} == set(NATS_USERS) - {"media-worker"}
+    for user, reads in CONSUMERS.items():
+        for read in reads:
+            assert read.stream in STREAMS and read.subject.startswith(STREAMS[read.stream][:-1]), (user, read)

@@ -2,26 +2,92 @@
 
 from __future__ import annotations
 
+from datetime import date
+from functools import partial
+
 import pytest
 
 from servicekit.auth import Caller
-from servicekit.errors import PermissionDenied
+from servicekit.errors import InvalidArgument, PermissionDenied
 from servicekit.service_keys import SERVICE_ROLE
 from services.course.domain import acceptance as rules
-from services.course.domain.acceptance import Unit, acceptance_facts
+from services.course.domain import policy
+from services.course.domain.acceptance import Unit
 from services.learning.service_layer.activity_counts import activity_counts
+
+AUTUMN = date(2026, 9, 1)
+PLATFORM = policy.resolve([], [], AUTUMN)
+
+
+def school_policy(values: dict, version: int = 1) -> policy.EffectivePolicy:
+    return policy.resolve([], [policy.LayerVersion(policy.SCHOOL, "csust", version, values, "2026-autumn", AUTUMN)],
+                          AUTUMN)
+
+
+# Seed 002 (Changsha): videos 5–25 minutes at acceptance, 4 of 3–15 minutes per class hour, 720p, the leader 25%.
+CHANGSHA = school_policy(policy.CHANGSHA_SCHOOL_POLICY)
+acceptance_facts = partial(rules.acceptance_facts, policy=CHANGSHA)
 
 
 def video(asset: str, minutes: float, usable: bool = True) -> Unit:
     return Unit(asset, rules.VIDEO, minutes, usable)
 
 
-def test_the_length_norm_is_5_to_25_minutes_and_its_share_counts_each_video_once() -> None:
+def test_the_length_norm_is_changshas_5_to_25_minutes_and_its_share_counts_each_video_once() -> None:
     units = [video("a", 4.9), video("b", 5.0), video("c", 25.0), video("d", 25.1), video("b", 5.0)]
     facts = acceptance_facts(units, [], 0, [], 0)
     length = next(n for n in facts.norms if n.name == "length")
     assert (facts.videos, length.passed, length.total, length.share, length.met) == (4, 2, 4, 0.5, False)
+    assert length.rule == "5–25 minutes each"
     assert facts.video_minutes == 60.0
+
+
+def test_every_threshold_is_the_policys_and_the_facts_name_the_layer_and_version_applied() -> None:
+    units = [video(str(n), minutes) for n, minutes in enumerate((4, 6, 10, 12, 18, 22))]
+    media = {str(n): rules.VideoFacts(576 if n < 2 else 720, True, "leader" if n < 2 else "other") for n in range(6)}
+    changsha = acceptance_facts(units, [], 1, [], 0, leader_id="leader", media=media)
+    norms = {n.name: n for n in changsha.norms}
+    assert (norms["length"].passed, norms["resolution"].passed, norms["leader_share"].met) == (5, 4, True)
+    assert (changsha.hour_videos, changsha.hour_videos_needed, changsha.hour_videos_met) == (4, 4, True)
+    assert changsha.policy_applied == "platform defaults v1 + school csust v1, from 2026-autumn"
+
+    # A school that files other numbers (version 2): videos 8–20 minutes and 540p at acceptance, the leader a
+    # third, 5 videos of 10–20 minutes per class hour. The same course now fails what it met, and meets what it failed.
+    own = school_policy({**policy.CHANGSHA_SCHOOL_POLICY, "video_min_minutes_at_acceptance": 8,
+                         "video_max_minutes_at_acceptance": 20, "video_min_height_at_acceptance": 540,
+                         "leader_video_share_min_percent": 33.4, "videos_per_class_hour_min": 5,
+                         "video_per_class_hour_min_minutes": 10, "video_per_class_hour_max_minutes": 20}, version=2)
+    policy.check_consistent(own)
+    facts = rules.acceptance_facts(units, [], 1, [], 0, policy=own, leader_id="leader", media=media)
+    norms = {n.name: n for n in facts.norms}
+    assert (norms["length"].passed, norms["length"].rule) == (3, "8–20 minutes each")  # 10, 12 and 18 minutes
+    assert (norms["resolution"].passed, norms["resolution"].met, norms["resolution"].rule) == (
+        6, True, "at least 540p each")
+    assert (norms["leader_share"].share, norms["leader_share"].met) == (0.3333, False)  # 2 of 6 < 33.4%
+    assert norms["leader_share"].rule == "the leader records at least 33.4%"
+    assert (facts.hour_videos, facts.hour_videos_needed, facts.hour_videos_met) == (3, 5, False)
+    assert facts.thresholds.hour_video_rule == "10–20 minutes"
+    assert facts.policy_applied == "platform defaults v1 + school csust v2, from 2026-autumn"
+    assert facts.policy.sources["video_min_height_at_acceptance"].version == 2
+
+
+def test_under_the_platform_defaults_videos_are_5_to_25_minutes_and_videos_per_class_hour_are_not_counted() -> None:
+    units = [video("a", 5), video("b", 25), video("c", 26)]
+    facts = rules.acceptance_facts(units, [], 2, [], 0, policy=PLATFORM)
+    length = next(n for n in facts.norms if n.name == "length")
+    assert (length.passed, length.total, length.rule) == (2, 3, "5–25 minutes each")  # seed 002's, for all
+    assert (facts.hour_videos_counted, facts.hour_videos_needed, facts.hour_videos_met) == (False, 0, False)
+    assert facts.thresholds == rules.Thresholds((5.0, 25.0), 720, 0.25, None, (0.0, None))
+    assert facts.policy_applied == "platform defaults v1"
+
+
+def test_the_acceptance_numbers_are_checked_like_every_policy_number() -> None:
+    for bad in ({"video_min_height_at_acceptance": 720.5}, {"leader_video_share_min_percent": 120},
+                {"video_min_minutes_at_acceptance": None}):
+        with pytest.raises(InvalidArgument):
+            policy.check_values(bad)
+    with pytest.raises(InvalidArgument, match="video_min_minutes_at_acceptance"):  # above the maximum at acceptance
+        policy.check_consistent(school_policy({"video_min_minutes_at_acceptance": 30}))
 
 
 def test_a_norm_the_course_service_cannot_measure_is_never_met() -> None:
@@ -41,13 +107,14 @@ def test_every_resource_is_online_only_when_every_unit_points_at_a_usable_one() 
     assert not acceptance_facts([], [], 0, [], 0).all_online  # an empty plan puts nothing online
 
 
-def test_four_videos_of_3_to_15_minutes_per_class_hour() -> None:
+def test_changshas_four_videos_of_3_to_15_minutes_per_class_hour() -> None:
     units = [video(str(n), 3 + n) for n in range(14)]  # 3..16 minutes: 13 of 3–15
     facts = acceptance_facts(units, [], 3, [], 0)
     assert (facts.hour_videos, facts.hour_videos_needed, facts.videos_per_class_hour) == (13, 12, 4.33)
     assert facts.hour_videos_met
     assert not acceptance_facts(units, [], 4, [], 0).hour_videos_met  # 16 needed
-    assert rules.videos_needed(2.5) == 12  # a started hour counts whole
+    assert rules.videos_needed(2.5, 4) == 12  # a started hour counts whole
+    assert rules.videos_needed(2.5, None) == 0  # a policy that counts none
     no_hours = acceptance_facts(units, [], 0, [], 0)
     assert (no_hours.videos_per_class_hour, no_hours.hour_videos_met) == (0.0, False)
 

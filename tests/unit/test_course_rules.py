@@ -174,29 +174,30 @@ def test_overview_text_is_at_most_5000_characters() -> None:
 
 
 def test_an_independent_spoc_with_enough_video_and_a_run_may_apply() -> None:
-    courses.spoc_may_apply_for_mooc(courses.SPOC_INDEPENDENT, 240, 1)
+    courses.spoc_may_apply_for_mooc(courses.SPOC_INDEPENDENT, 240, 1, 240)
 
 
 def test_synchronous_and_asynchronous_spocs_cannot_apply_for_mooc() -> None:
     for kind in (courses.SPOC_SYNCHRONOUS, courses.SPOC_ASYNCHRONOUS):
         with pytest.raises(FailedPrecondition, match="only an independent SPOC") as error:
-            courses.spoc_may_apply_for_mooc(kind, 1000, 5)
+            courses.spoc_may_apply_for_mooc(kind, 1000, 5, 240)
         assert error.value.reason == "NOT_INDEPENDENT_SPOC"
 
 
 def test_a_mooc_cannot_apply_to_become_a_mooc() -> None:
     with pytest.raises(FailedPrecondition, match="already a MOOC"):
-        courses.spoc_may_apply_for_mooc(courses.MOOC, 1000, 5)
+        courses.spoc_may_apply_for_mooc(courses.MOOC, 1000, 5, 240)
 
 
 def test_an_independent_spoc_with_too_few_minutes_is_told_how_many() -> None:
-    with pytest.raises(FailedPrecondition, match="needs 240 minutes of approved video; it has 95.5"):
-        courses.spoc_may_apply_for_mooc(courses.SPOC_INDEPENDENT, 95.5, 1)
+    with pytest.raises(FailedPrecondition, match=r"needs 240 minutes of approved video; it has 95.5 \(the policy\)"):
+        courses.spoc_may_apply_for_mooc(courses.SPOC_INDEPENDENT, 95.5, 1, 240, "the policy")
+    courses.spoc_may_apply_for_mooc(courses.SPOC_INDEPENDENT, 0.1, 1, 0.1)  # the policy in force sets the minutes
 
 
 def test_an_independent_spoc_without_a_run_cannot_apply() -> None:
     with pytest.raises(FailedPrecondition, match="needs at least 1 run; it has 0"):
-        courses.spoc_may_apply_for_mooc(courses.SPOC_INDEPENDENT, 300, 0)
+        courses.spoc_may_apply_for_mooc(courses.SPOC_INDEPENDENT, 300, 0, 240)
 
 
 # --- update ratio --------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_each_rule_reports_its_measured_value_and_limit_with_units() -> None:
     assert shown["audio_bitrate"] == ("128 kbps", "≥ 128 kbps")
     assert shown["sample_rate"] == ("48 kHz", "48 kHz")
     assert shown["channels"] == ("2 (stereo)", "2 (stereo)")
-    assert shown["file_size"] == ("120 MB", "< 200 MB")
+    assert shown["file_size"] == ("120 MB", "≤ 200 MB")
     assert shown["duration"] == ("12.5 min", "5–15 min recommended, ≤ 20 min")
 
 
@@ -225,11 +225,11 @@ def test_surround_audio_fails_the_channels_rule() -> None:
     assert status(check_video(DEFAULT, probe(audio=audio(channels=6)), "mp4"), "channels") == "fail"
 
 
-def test_a_file_of_200_mb_or_more_fails_the_size_rule() -> None:
-    assert status(check_video(DEFAULT, probe(size_bytes=200 * MB - 1), "mp4"), "file_size") == "pass"
-    report = check_video(DEFAULT, probe(size_bytes=200 * MB), "mp4")
-    assert report.result("file_size").status == "fail"
-    assert report.result("file_size").measured == "200 MB"
+def test_a_file_over_200_mb_fails_the_size_rule_showing_the_digits_that_put_it_over() -> None:
+    assert status(check_video(DEFAULT, probe(size_bytes=200 * MB), "mp4"), "file_size") == "pass"
+    report = check_video(DEFAULT, probe(size_bytes=200 * MB + 1), "mp4")
+    assert report.result("file_size") == RuleResult("file_size", "fail", "200.000001 MB", "≤ 200 MB")
+    assert check_video(DEFAULT, probe(size_bytes=250 * MB), "mp4").result("file_size").measured == "250 MB"
 
 
 def test_a_size_failure_alone_does_not_call_for_a_transcode() -> None:

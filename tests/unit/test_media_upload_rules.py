@@ -6,6 +6,9 @@ import pytest
 
 from servicekit.errors import InvalidArgument
 from services.media.domain.rules import check_upload_request, megabytes_apart
+from services.media.domain.spec import PROFILES, check_video
+from services.media.service_layer.handlers import MediaConfig
+from tests.unit.test_media_spec import probe
 
 LIMIT = 200_000_000
 
@@ -33,3 +36,15 @@ def test_the_size_is_cut_never_rounded_up_to_look_bigger() -> None:
 
 def test_exactly_the_limit_is_accepted() -> None:
     check_upload_request("course_video", LIMIT, "", LIMIT)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_the_upload_limit_and_the_spec_checks_size_line_agree_to_the_byte(profile: str) -> None:
+    """The maximum passes both; one byte more is refused at upload and fails the spec check, in the same words."""
+    maximum = MediaConfig().max_upload_bytes
+    assert PROFILES[profile].max_file_bytes == maximum
+    check_upload_request("course_video", maximum, "", maximum)
+    assert check_video(PROFILES[profile], probe(size_bytes=maximum), "mp4").result("file_size").status == "pass"
+    assert refusal(maximum + 1) == "the file is 200.000001 MB; one file may be at most 200 MB"
+    over = check_video(PROFILES[profile], probe(size_bytes=maximum + 1), "mp4").result("file_size")
+    assert (over.status, over.measured, over.limit) == ("fail", "200.000001 MB", "≤ 200 MB")

@@ -131,6 +131,30 @@ async def test_a_refusal_in_the_parser_process_is_the_same_clear_error() -> None
         await read_rows("students.xlsx", bomb_xlsx(1_500_000))
 
 
+@pytest.fixture
+def small_parsers(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Parser processes capped at 128 MB of address space (a fresh pool before and after)."""
+    spreadsheets._parsers().shutdown()
+    spreadsheets._parsers.cache_clear()
+    monkeypatch.setattr(spreadsheets, "PARSER_MEMORY_BYTES", 128 * 1024 * 1024)
+    yield
+    spreadsheets._parsers().shutdown()
+    spreadsheets._parsers.cache_clear()
+
+
+async def test_a_file_needing_more_memory_than_a_parser_may_have_is_a_clear_refusal_and_parsing_goes_on(
+    small_parsers: None,
+) -> None:
+    """Within every limit of rows, columns and cells (50,000 rows of 64 distinct cells, 31 MB), but its rows
+    need about 280 MB of a parser: refused as the file's fault, in the parser's own words (it has the memory left
+    to say so), and the next file is read."""
+    wide = "\n".join(",".join(f"{row}{column:04d}" for column in range(64)) for row in range(50_001)).encode()
+    with pytest.raises(InvalidArgument, match="the file needs more memory to read than the platform allows"):
+        await read_rows("wide.csv", wide)
+    count, pid = await read_rows("a.csv", b"h\n1\n", then=rows_and_pid)
+    assert count == 2 and pid != os.getpid()
+
+
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_exported_text_that_looks_like_a_formula_is_inert(text: str) -> None:
     assert neutralise(text) == "'" + text

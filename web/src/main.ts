@@ -12,7 +12,7 @@ whenSignedOut(() => {
   if (!router.currentRoute.value.meta.public) void router.push({ name: 'login' })
 })
 
-/** What went wrong, in the server's words when it said something. */
+/** What went wrong: a refusal the catalogue knows in the reader's language (see refusals.ts), else in the server's words. */
 function explain(error: unknown): void {
   if (error instanceof ApiError) ElMessage.error({ message: error.message, showClose: true, duration: 6000 })
   else if (error instanceof TypeError) ElMessage.error(i18n.global.t('common.errors.network'))

@@ -1,5 +1,6 @@
 """The measured facts of a course's completion acceptance (结项验收, seed 002 annex 2 and annex 1): what the
-platform shows the experts beside their scores. Pure rules: thresholds, shares, pass or fail per norm."""
+platform shows the experts beside their scores. Pure rules: shares, pass or fail per norm, every threshold taken
+from the school's policy in force (domain/policy.py), which the facts name."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from servicekit.errors import PermissionDenied
+from services.course.domain import policy as policy_rules
+from services.course.domain.policy import EffectivePolicy
 
 VIDEO = "course_video"
 MATERIAL_KINDS = ("material", "extended_material")
 
-# Annex 2, technical norms (技术规范): each video 5–25 minutes, at least 720p, subtitles on the main parts.
-NORM_MINUTES = (5.0, 25.0)
-NORM_MIN_HEIGHT = 720
-# Annex 1 / 二4: at least 4 videos of 3–15 minutes per class hour (学时); the leader records at least 25%.
-HOUR_VIDEO_MINUTES = (3.0, 15.0)
-VIDEOS_PER_CLASS_HOUR = 4
-LEADER_SHARE = 0.25
+# The policy numbers the facts are judged by. Seed 002's: annex 2's technical norms (技术规范: each video 5–25
+# minutes, at least 720p, subtitles on the main parts), annex 1 / 二4's at least 4 videos of 3–15 minutes per class
+# hour (学时) and 二5's leader recording at least 25%; a school that states none gets the layers below it.
+POLICY_NUMBERS = ("video_min_minutes_at_acceptance", "video_max_minutes_at_acceptance",
+                  "video_min_height_at_acceptance", "leader_video_share_min_percent",
+                  *policy_rules.VIDEOS_PER_CLASS_HOUR)
 # Runs that ran (the school approved them): a draft, one waiting for review or a rejected one did not.
 RAN_STATES = ("published", "running", "ended", "taken_down")
 # The kinds annex 2 asks for (材料完整) that live in the learning service, counted over the course's runs.
@@ -29,6 +31,35 @@ LEARNING_UNAVAILABLE = "the learning service did not give its counts"
 MEDIA_UNAVAILABLE = "the media service did not give its videos' height, subtitles and uploaders"
 EVALUATION_UNAVAILABLE = "the learning service did not give the students' evaluation"
 MEDIA_NORMS = ("resolution", "subtitles", "leader_share")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The numbers of the facts' norms, as the policy in force states them."""
+
+    video_minutes: tuple[float, float]  # each video's length at acceptance, bounds inclusive
+    min_height: int  # pixels
+    leader_share: float  # of the videos, 0 to 1
+    videos_per_class_hour: int | None  # None: the policy does not count videos per class hour
+    hour_video_minutes: tuple[float, float | None]  # a class hour's video: shortest, longest (None: no bound)
+
+    @classmethod
+    def of(cls, policy: EffectivePolicy) -> Thresholds:
+        def number(name: str) -> float:
+            value = policy[name]
+            assert isinstance(value, int | float), (name, value)  # these always count (policy.NUMBERS)
+            return float(value)
+
+        per_hour, shortest, longest = (policy[name] for name in policy_rules.VIDEOS_PER_CLASS_HOUR)
+        return cls((number("video_min_minutes_at_acceptance"), number("video_max_minutes_at_acceptance")),
+                   int(number("video_min_height_at_acceptance")), number("leader_video_share_min_percent") / 100,
+                   None if per_hour is None else int(float(per_hour)),
+                   (float(shortest or 0), None if longest is None else float(longest)))
+
+    @property
+    def hour_video_rule(self) -> str:
+        shortest, longest = self.hour_video_minutes
+        return f"{shortest:g}–{longest:g} minutes" if longest is not None else f"at least {shortest:g} minutes"
 
 
 @dataclass(frozen=True)
@@ -93,11 +124,13 @@ class Facts:
     materials: int
     norms: list[Norm]
     class_hours: float
-    hour_videos: int          # videos of 3–15 minutes
-    hour_videos_needed: int   # 4 per class hour
+    hour_videos: int          # videos of a class hour's length (seed 002: 3–15 minutes)
+    hour_videos_needed: int   # the policy's videos per class hour (seed 002: 4); 0 when it counts none
     runs: int
     terms: list[str]
     students: int
+    policy: EffectivePolicy  # the policy the norms were judged by
+    thresholds: Thresholds  # its numbers
     activities: dict[str, int] | None = None  # the learning service's counts; None: not measured
     activities_note: str = ""
     evaluations: list[RunEvaluation] | None = None  # the rated runs; None: not measured
@@ -127,8 +160,20 @@ class Facts:
         return round(self.hour_videos / self.class_hours, 2) if self.class_hours > 0 else 0.0
 
     @property
+    def hour_videos_counted(self) -> bool:
+        """The policy counts videos per class hour (seed 002 does; the platform defaults do not)."""
+        return self.thresholds.videos_per_class_hour is not None
+
+    @property
     def hour_videos_met(self) -> bool:
-        return self.class_hours > 0 and self.hour_videos >= self.hour_videos_needed
+        """Counted, and the class hours have their videos (never met without class hours)."""
+        return self.hour_videos_counted and self.class_hours > 0 and self.hour_videos >= self.hour_videos_needed
+
+    @property
+    def policy_applied(self) -> str:
+        """The layers and versions the facts were judged by, e.g. 'platform defaults v1 + school s1 v2, from
+        2026-autumn'."""
+        return " + ".join(layer.describe() for layer in self.policy.layers)
 
 
 def within(minutes: float, bounds: tuple[float, float]) -> bool:
@@ -136,9 +181,9 @@ def within(minutes: float, bounds: tuple[float, float]) -> bool:
     return low <= minutes <= high
 
 
-def videos_needed(class_hours: float) -> int:
-    """4 videos per class hour, a started hour counting whole."""
-    return math.ceil(max(class_hours, 0.0) - 1e-9) * VIDEOS_PER_CLASS_HOUR
+def videos_needed(class_hours: float, per_class_hour: int | None) -> int:
+    """The policy's videos per class hour, a started hour counting whole (0 when the policy counts none)."""
+    return math.ceil(max(class_hours, 0.0) - 1e-9) * (per_class_hour or 0)
 
 
 def online_videos(units: Iterable[Unit]) -> dict[str, float]:
@@ -148,7 +193,7 @@ def online_videos(units: Iterable[Unit]) -> dict[str, float]:
 
 def acceptance_facts(units: Sequence[Unit], material_ids: Iterable[str], class_hours: float,
                      terms: Sequence[str], students: int, activities: dict[str, int] | None = None,
-                     activities_note: str = LEARNING_UNAVAILABLE, *, leader_id: str = "",
+                     activities_note: str = LEARNING_UNAVAILABLE, *, policy: EffectivePolicy, leader_id: str = "",
                      media: Mapping[str, VideoFacts] | None = None, media_note: str = MEDIA_UNAVAILABLE,
                      evaluations: Sequence[RunEvaluation] | None = None,
                      evaluations_note: str = EVALUATION_UNAVAILABLE) -> Facts:
@@ -156,47 +201,52 @@ def acceptance_facts(units: Sequence[Unit], material_ids: Iterable[str], class_h
     terms of the runs that ran (one per run, in run order), its distinct students so far, and the learning
     service's counts of quizzes, tests, exams, assignments and topics over its runs (None when it gave none), and
     the media service's facts of its videos by asset id (None when it gave none, with `media_note` saying why),
-    and the students' evaluation of its rated runs (None when the learning service gave none)."""
+    and the students' evaluation of its rated runs (None when the learning service gave none); every threshold is
+    `policy`'s, the school's policy in force."""
+    thresholds = Thresholds.of(policy)
     videos = online_videos(units)
     materials = set(material_ids) | {u.resource_id for u in units
                                      if u.resource_id and u.usable and u.kind in MATERIAL_KINDS}
     lengths = list(videos.values())
-    length_norm = Norm("length", True, sum(within(m, NORM_MINUTES) for m in lengths), len(lengths),
-                       rule=f"{NORM_MINUTES[0]:g}–{NORM_MINUTES[1]:g} minutes each")
-    norms = [length_norm, *media_norms(list(videos), leader_id, media, media_note)]
+    low, high = thresholds.video_minutes
+    length_norm = Norm("length", True, sum(within(m, thresholds.video_minutes) for m in lengths), len(lengths),
+                       rule=f"{low:g}–{high:g} minutes each")
+    norms = [length_norm, *media_norms(list(videos), leader_id, media, media_note, thresholds)]
     unique_terms = list(dict.fromkeys(t for t in terms if t))
     return Facts(
         units=sum(1 for u in units), units_online=sum(1 for u in units if u.resource_id and u.usable),
         videos=len(videos), video_minutes=round(sum(lengths), 2), materials=len(materials), norms=norms,
-        class_hours=class_hours, hour_videos=sum(within(m, HOUR_VIDEO_MINUTES) for m in lengths),
-        hour_videos_needed=videos_needed(class_hours), runs=len(terms), terms=unique_terms, students=students,
+        class_hours=class_hours, hour_videos=policy_rules.videos_of_class_hour_length(policy, lengths),
+        hour_videos_needed=videos_needed(class_hours, thresholds.videos_per_class_hour), runs=len(terms),
+        terms=unique_terms, students=students, policy=policy, thresholds=thresholds,
         activities=activities, activities_note="" if activities is not None else activities_note,
         evaluations=list(evaluations) if evaluations is not None else None,
         evaluations_note="" if evaluations is not None else evaluations_note)
 
 
 def media_norms(video_ids: Sequence[str], leader_id: str, media: Mapping[str, VideoFacts] | None,
-                media_note: str = MEDIA_UNAVAILABLE) -> list[Norm]:
-    """The norms over what the media service says of the videos: every one at least 720p, every one with subtitles
-    (annex 2: on the main parts; measured as any track attached), and the leader's uploads at least 25% (annex 1).
-    Videos the media service does not know (deleted meanwhile) are left out and named in the note; with none known,
-    or no answer, a norm is not measured."""
-    rules = {"resolution": f"at least {NORM_MIN_HEIGHT}p each", "subtitles": "subtitles on each video",
-             "leader_share": f"the leader records at least {LEADER_SHARE:.0%}"}
+                media_note: str, thresholds: Thresholds) -> list[Norm]:
+    """The norms over what the media service says of the videos: every one at least the policy's height (seed 002:
+    720p), every one with subtitles (annex 2: on the main parts; measured as any track attached), and the leader's
+    uploads at least the policy's share (seed 002: 25%). Videos the media service does not know (deleted meanwhile)
+    are left out and named in the note; with none known, or no answer, a norm is not measured."""
+    min_height, leader_share = thresholds.min_height, thresholds.leader_share
+    rules = {"resolution": f"at least {min_height}p each", "subtitles": "subtitles on each video",
+             "leader_share": f"the leader records at least {leader_share * 100:g}%"}
     known = [media[v] for v in video_ids if v in media] if media is not None else []
     if not known:
         note = media_note if media is None else (
             "the media service knows none of the course's videos" if video_ids else "the plan has no online video")
         return [Norm(name, False, rule=rules[name], note=note,
-                     min_share=LEADER_SHARE if name == "leader_share" else 1.0) for name in MEDIA_NORMS]
+                     min_share=leader_share if name == "leader_share" else 1.0) for name in MEDIA_NORMS]
     missing = len(video_ids) - len(known)
     note = f"{missing} of {len(video_ids)} videos unknown to the media service are left out" if missing else ""
-    return [Norm("resolution", True, sum(f.height >= NORM_MIN_HEIGHT for f in known), len(known),
+    return [Norm("resolution", True, sum(f.height >= min_height for f in known), len(known),
                  rule=rules["resolution"], note=note),
             Norm("subtitles", True, sum(f.has_subtitles for f in known), len(known), rule=rules["subtitles"],
                  note=note),
             Norm("leader_share", True, sum(bool(leader_id) and f.owner_id == leader_id for f in known), len(known),
-                 rule=rules["leader_share"], note=note, min_share=LEADER_SHARE)]
+                 rule=rules["leader_share"], note=note, min_share=leader_share)]
 
 
 def check_may_read(role: str, user_id: str, school_id: str | None, course_school_id: str, leader_id: str) -> None:

@@ -210,12 +210,13 @@ def updated_overview(current: Mapping[str, str], changes: Mapping[str, str]) -> 
 
 # --- SPOC → MOOC application ---------------------------------------------------------------------
 
-MIN_APPLICATION_VIDEO_MINUTES = 240
 MIN_APPLICATION_RUNS = 1
 
 
-def spoc_may_apply_for_mooc(kind: str, approved_video_minutes: float, run_count: int) -> None:
-    """Only an independent SPOC with enough approved video and at least one run may apply to become a MOOC."""
+def spoc_may_apply_for_mooc(kind: str, approved_video_minutes: float, run_count: int, min_video_minutes: float,
+                            applied: str = "") -> None:
+    """Only an independent SPOC with enough approved video (the policy in force's
+    mooc_application_min_video_minutes, `applied` saying whose) and at least one run may apply to become a MOOC."""
     check_kind(kind)
     if kind == MOOC:
         raise FailedPrecondition("this course is already a MOOC", reason="ALREADY_MOOC")
@@ -232,9 +233,10 @@ def spoc_may_apply_for_mooc(kind: str, approved_video_minutes: float, run_count:
             reason="NOT_INDEPENDENT_SPOC",
         )
     shortfalls = []
-    if approved_video_minutes < MIN_APPLICATION_VIDEO_MINUTES:
+    if approved_video_minutes + 1e-9 < min_video_minutes:
         shortfalls.append(
-            f"needs {MIN_APPLICATION_VIDEO_MINUTES} minutes of approved video; it has {approved_video_minutes:g}"
+            f"needs {min_video_minutes:g} minutes of approved video; it has {approved_video_minutes:g}"
+            + (f" ({applied})" if applied else "")
         )
     if run_count < MIN_APPLICATION_RUNS:
         shortfalls.append(f"needs at least {MIN_APPLICATION_RUNS} run; it has {run_count}")

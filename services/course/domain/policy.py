@@ -34,12 +34,21 @@ VIDEO_SPECS = ("default", "zhejiang", "henan", "changsha")
 NUMBERS: dict[str, NumberSpec] = {
     "minutes_per_credit": NumberSpec("minutes of approved video per online credit", 10_000),
     "min_class_hours_per_credit": NumberSpec("class hours (学时) per online credit", 1_000, nullable=True),
+    "mooc_application_min_video_minutes": NumberSpec(
+        "minutes of approved video an independent SPOC needs to apply for MOOC status", 10_000),
     "max_concurrent_online_courses": NumberSpec("online courses a student takes at once", 100, integer=True,
                                                 nullable=True),
     "video_recommended_min_minutes": NumberSpec("a video's recommended shortest length, minutes", 600),
     "video_recommended_max_minutes": NumberSpec("a video's recommended longest length, minutes", 600),
     "video_max_minutes": NumberSpec("a video's longest length, minutes", 600),
     "video_max_minutes_at_acceptance": NumberSpec("a video's longest length at completion acceptance, minutes", 600),
+    # The rest of the completion acceptance's norms (services/course/domain/acceptance.py; seed 002 annex 2 技术规范
+    # and 二5): each video 5–25 minutes and at least 720p, the leader recording at least 25% of the videos.
+    "video_min_minutes_at_acceptance": NumberSpec("a video's shortest length at completion acceptance, minutes",
+                                                  600),
+    "video_min_height_at_acceptance": NumberSpec("a video's least height at completion acceptance, pixels", 4320,
+                                                 integer=True),
+    "leader_video_share_min_percent": NumberSpec("share of the course's videos its leader records, at least", 100),
     "videos_per_class_hour_min": NumberSpec("videos per class hour, at least", 100, integer=True, nullable=True),
     "video_per_class_hour_min_minutes": NumberSpec("a class hour's video, shortest, minutes", 600, nullable=True),
     "video_per_class_hour_max_minutes": NumberSpec("a class hour's video, longest, minutes", 600, nullable=True),
@@ -92,6 +101,7 @@ ORDERED_PAIRS = (
     ("video_recommended_min_minutes", "video_recommended_max_minutes"),
     ("video_recommended_max_minutes", "video_max_minutes"),
     ("video_max_minutes", "video_max_minutes_at_acceptance"),
+    ("video_min_minutes_at_acceptance", "video_max_minutes_at_acceptance"),
     ("video_per_class_hour_min_minutes", "video_per_class_hour_max_minutes"),
 )
 
@@ -103,11 +113,17 @@ Values = Mapping[str, Value]
 PLATFORM_DEFAULTS: dict[str, Value] = {
     "minutes_per_credit": 240,
     "min_class_hours_per_credit": None,
+    "mooc_application_min_video_minutes": 240,  # DESIGN: a SPOC applies with ≥ 240 minutes (one credit's worth)
     "max_concurrent_online_courses": None,
     "video_recommended_min_minutes": 5,
     "video_recommended_max_minutes": 15,
     "video_max_minutes": 20,
-    "video_max_minutes_at_acceptance": 20,
+    # The acceptance norms Zhejiang does not state: seed 002's (annex 2, 二5: 5–25 minutes, ≥ 720p, the leader 25%),
+    # the technical norms course-building projects are accepted by unless a layer says otherwise.
+    "video_max_minutes_at_acceptance": 25,
+    "video_min_minutes_at_acceptance": 5,
+    "video_min_height_at_acceptance": 720,
+    "leader_video_share_min_percent": 25,
     "videos_per_class_hour_min": None,
     "video_per_class_hour_min_minutes": None,
     "video_per_class_hour_max_minutes": None,
@@ -151,16 +167,21 @@ HENAN_PROVINCE_POLICY: dict[str, Value] = {
 
 # Changsha University of Science & Technology's rules (seed 002): one school's policy, not Hunan's. At most 4
 # online courses at once; per credit at least 16 class hours and 120 minutes of video; each class hour at least
-# 4 videos of 3–15 minutes; videos 5–15 minutes, at most 20 (25 at completion acceptance); its video spec (SD
-# beside HD, audio signal-to-noise, intro plus outro, simplified subtitles only).
+# 4 videos of 3–15 minutes; videos 5–15 minutes, at most 20; at completion acceptance 5–25 minutes and at least
+# 720p, the leader recording at least 25% (annex 2, 二5); its video spec (SD beside HD, audio signal-to-noise, intro
+# plus outro, simplified subtitles only).
 CHANGSHA_SCHOOL_POLICY: dict[str, Value] = {
     "minutes_per_credit": 120,
     "min_class_hours_per_credit": 16,
+    "mooc_application_min_video_minutes": 240,
     "max_concurrent_online_courses": 4,
     "video_recommended_min_minutes": 5,
     "video_recommended_max_minutes": 15,
     "video_max_minutes": 20,
     "video_max_minutes_at_acceptance": 25,
+    "video_min_minutes_at_acceptance": 5,
+    "video_min_height_at_acceptance": 720,
+    "leader_video_share_min_percent": 25,
     "videos_per_class_hour_min": 4,
     "video_per_class_hour_min_minutes": 3,
     "video_per_class_hour_max_minutes": 15,

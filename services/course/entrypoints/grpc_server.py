@@ -11,6 +11,7 @@ from servicekit.auth import require_caller
 from servicekit.errors import InvalidArgument
 from servicekit.spreadsheets import table_file
 from services.course.adapters.orm import Category, Course, CourseClass, PolicyVersion, RegistryEntry, Run, Term
+from services.course.domain import acceptance as acceptance_rules
 from services.course.domain import courses as rules
 from services.course.domain import policy as policy_rules
 from services.course.domain.runs import PERMISSIONS
@@ -102,13 +103,17 @@ def policy_numbers(values: dict, sources: dict | None = None) -> list[pb.PolicyN
     return numbers
 
 
+def policy_layer_refs(policy: policy_rules.EffectivePolicy) -> list[pb.PolicyLayerRef]:
+    return [pb.PolicyLayerRef(layer=s.level, scope_id=s.scope_id, version=s.version,
+                              effective_from_term=s.effective_from_term) for s in policy.layers]
+
+
 def effective_policy_message(resolved: Resolved) -> pb.EffectivePolicy:
     policy = resolved.policy
     return pb.EffectivePolicy(
         school_id=resolved.school_id, province_code=resolved.province_code, term_code=resolved.term_code,
         resolved_on=resolved.on.isoformat(), numbers=policy_numbers(dict(policy.values), dict(policy.sources)),
-        layers=[pb.PolicyLayerRef(layer=s.level, scope_id=s.scope_id, version=s.version,
-                                  effective_from_term=s.effective_from_term) for s in policy.layers])
+        layers=policy_layer_refs(policy))
 
 
 def policy_version_message(row: PolicyVersion) -> pb.PolicyLayerVersion:
@@ -216,7 +221,8 @@ def class_roster_message(view: RosterView) -> pb.ClassRoster:
 
 
 def acceptance_message(view: AcceptanceView) -> pb.AcceptanceFacts:
-    facts = view.facts
+    facts, policy = view.facts, view.facts.policy
+    applied = {name: policy.values[name] for name in acceptance_rules.POLICY_NUMBERS}
     return pb.AcceptanceFacts(
         course_id=view.course.id, course_name=view.course.name,
         material_kinds=[pb.AcceptanceMaterialKind(kind=kind, measured=measured, count=count, present=count > 0,
@@ -235,7 +241,11 @@ def acceptance_message(view: AcceptanceView) -> pb.AcceptanceFacts:
                      for e in facts.evaluations or []],
         evaluation_measured=facts.evaluations is not None, evaluation_scored=facts.evaluation_score is not None,
         evaluation_score=facts.evaluation_score or 0.0,
-        evaluation_answers=sum(e.answers for e in facts.evaluations or []), evaluation_note=facts.evaluations_note)
+        evaluation_answers=sum(e.answers for e in facts.evaluations or []), evaluation_note=facts.evaluations_note,
+        policy=facts.policy_applied,
+        policy_layers=policy_layer_refs(policy),
+        policy_numbers=policy_numbers(applied, dict(policy.sources)), policy_term_code=view.policy.term_code,
+        policy_resolved_on=view.policy.on.isoformat(), videos_per_class_hour_counted=facts.hour_videos_counted)
 
 
 class CourseServicer(ProjectRpcs, course_pb2_grpc.CourseServiceServicer):

@@ -1,5 +1,5 @@
 """A course's completion acceptance facts (验收数据): read from the course service's own tables in a few queries, the
-rules applied in domain/acceptance.py."""
+rules applied in domain/acceptance.py with the numbers of the school's policy in force today."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from servicekit.errors import NotFound, Unavailable
 from services.course.adapters.orm import ClassStudent, Course, CourseClass, Material, PlanNode, Run
 from services.course.domain import acceptance as rules
 from services.course.service_layer.courses import CourseHandlers
+from services.course.service_layer.policies import Resolved
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class VideoFactsSource(Protocol):
 class AcceptanceView:
     course: Course
     facts: rules.Facts
+    policy: Resolved  # the school's policy the facts were judged by: today's (the term in force, if any)
 
 
 class AcceptanceHandlers:
@@ -55,6 +57,8 @@ class AcceptanceHandlers:
             if course is None:
                 raise NotFound("no such course")
             rules.check_may_read(caller.role, caller.user_id, caller.school_id, course.school_id, course.leader_id)
+            # The acceptance is now: the school's policy in force today, as the course's credit figures read it.
+            resolved = await self.courses.policies.resolve(session, course.school_id, course.province_code)
             owner_course, owner_run = await self.courses._plan_owner(session, course)
             units = [rules.Unit(row.resource_id, row.resource_kind, row.resource_minutes, row.resource_usable)
                      for row in (await session.execute(
@@ -77,10 +81,10 @@ class AcceptanceHandlers:
         media, media_note = await self._video_facts(list(rules.online_videos(units)))
         evaluations, evaluations_note = await self._evaluations(run_ids)
         return AcceptanceView(course, rules.acceptance_facts(units, materials, course.class_hours, terms, students,
-                                                             activities, note, leader_id=course.leader_id,
-                                                             media=media, media_note=media_note,
-                                                             evaluations=evaluations,
-                                                             evaluations_note=evaluations_note))
+                                                             activities, note, policy=resolved.policy,
+                                                             leader_id=course.leader_id, media=media,
+                                                             media_note=media_note, evaluations=evaluations,
+                                                             evaluations_note=evaluations_note), resolved)
 
     async def _activities(self, run_ids: list[str]) -> tuple[dict[str, int] | None, str]:
         """The learning service's counts over every run of the course (what a draft run holds counts as built);

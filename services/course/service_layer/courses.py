@@ -342,7 +342,10 @@ class CourseHandlers(PlanHandlers, RunHandlers):
                 raise PermissionDenied("the course leader applies")
             minutes = await self._approved_minutes(session, course.id, "")
             runs = await session.scalar(select(func.count()).select_from(Run).where(Run.course_id == course.id)) or 0
-            rules.spoc_may_apply_for_mooc(course.kind, minutes, runs)
+            policy = (await self.policies.resolve(session, course.school_id, course.province_code)).policy
+            needed = "mooc_application_min_video_minutes"
+            rules.spoc_may_apply_for_mooc(course.kind, minutes, runs, float(policy[needed] or 0),
+                                          policy.describe(needed))
             if await session.scalar(select(MoocApplication.id).where(
                     MoocApplication.course_id == course.id, MoocApplication.status == "pending")):
                 raise FailedPrecondition("an application for this course is already waiting for the center")

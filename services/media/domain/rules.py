@@ -12,7 +12,7 @@ from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 KINDS = ("course_video", "material", "extended_material")
 
 MIB = 1024 * 1024
-MB = 1000 * 1000  # the seeds' "200 MB" limit is read strictly, as the spec check does
+MB = 1000 * 1000  # the seeds' "200 MB" in decimal megabytes, as the spec check reads it (the maximum passes both)
 MIN_PART_SIZE = 5 * MIB      # S3's minimum for every part but the last
 MAX_PART_SIZE = 100 * MIB
 DEFAULT_PART_SIZE = 16 * MIB

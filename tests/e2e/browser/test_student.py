@@ -99,11 +99,11 @@ async def test_a_student_watches_a_unit_answers_a_quiz_and_is_refused_the_exam_b
     quiz_id = page.url.rsplit("/", 1)[1]
     assert student.get(f"/learning/quizzes/{quiz_id}")["my_attempts"][0]["score"] == 100
 
-    # The exam: refused before 100% of the course hours, with the server's reason.
+    # The exam: refused before 100% of the course hours, with the server's reason in the console's language.
     await page.get_by_role("link", name="← 返回课程").click()
     await page.locator("[data-test=quiz]", has_text="期末考试").get_by_role("link").click()
     await page.locator("[data-test=start]").click()
-    await expect(page.locator("[data-test=refusal]")).to_contain_text("% of the course hours done")
+    await expect(page.locator("[data-test=refusal]")).to_contain_text("已完成课程学时的")
     exam_id = page.url.rsplit("/", 1)[1]
     assert student.get(f"/learning/quizzes/{exam_id}")["my_attempts"] == []
 

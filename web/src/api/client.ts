@@ -2,6 +2,7 @@
 import createClient, { type Middleware } from 'openapi-fetch'
 import type { paths } from './schema'
 import { session, refreshIfDue, signedOut } from '@/session'
+import { refusalText } from '@/refusals'
 
 export type { paths }
 
@@ -48,7 +49,8 @@ export function problemOf(status: number, error: unknown): ApiError {
   const errors = Array.isArray(body.errors) ? (body.errors as { field?: string; message?: string }[]) : []
   const detail = typeof body.detail === 'string' ? body.detail : ''
   const extra = errors.map((e) => [e.field, e.message].filter(Boolean).join(': ')).join('; ')
-  const message = [detail, extra].filter(Boolean).join(' — ') || `HTTP ${status}`
+  // in the reader's language when the catalogue knows the refusal (web/src/refusals.ts), else as the server wrote it
+  const message = refusalText(status, body) || [detail, extra].filter(Boolean).join(' — ') || `HTTP ${status}`
   return new ApiError(status, message, typeof body.reason === 'string' ? body.reason : '', body)
 }
 

@@ -10,6 +10,11 @@ import zhCenter from './zh/center'
 import zhPlatform from './zh/platform'
 import zhProjects from './zh/projects'
 import zhPanels from './zh/panels'
+import zhGrading from './zh/grading'
+import zhMarks from './zh/marks'
+import zhPolicies from './zh/policies'
+import zhLists from './zh/lists'
+import zhErrors from './zh/errors'
 import enCommon from './en/common'
 import enStudent from './en/student'
 import enTeacher from './en/teacher'
@@ -19,6 +24,11 @@ import enCenter from './en/center'
 import enPlatform from './en/platform'
 import enProjects from './en/projects'
 import enPanels from './en/panels'
+import enGrading from './en/grading'
+import enMarks from './en/marks'
+import enPolicies from './en/policies'
+import enLists from './en/lists'
+import enErrors from './en/errors'
 
 const zh = {
   common: zhCommon,
@@ -30,6 +40,11 @@ const zh = {
   platform: zhPlatform,
   projects: zhProjects,
   panels: zhPanels,
+  grading: zhGrading,
+  marks: zhMarks,
+  policies: zhPolicies,
+  lists: zhLists,
+  errors: zhErrors,
 }
 export type Messages = typeof zh
 
@@ -43,6 +58,11 @@ const en: Messages = {
   platform: enPlatform,
   projects: enProjects,
   panels: enPanels,
+  grading: enGrading,
+  marks: enMarks,
+  policies: enPolicies,
+  lists: enLists,
+  errors: enErrors,
 }
 
 export type Locale = 'zh' | 'en'

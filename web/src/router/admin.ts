@@ -1,6 +1,6 @@
 // The school admin's pages: review queues, accounts and imports, adoptions both ways, certificates, workload.
 import type { RouteRecordRaw } from 'vue-router'
-import { Checked, Collection, Connection, Flag, Medal, Memo, OfficeBuilding, StarFilled, Tickets, Timer, UserFilled } from '@element-plus/icons-vue'
+import { Checked, Collection, Connection, Flag, Medal, Memo, OfficeBuilding, Operation, StarFilled, Tickets, Timer, UserFilled } from '@element-plus/icons-vue'
 
 const roles = ['school_admin' as const]
 const adopters = ['school_admin' as const, 'teacher' as const]
@@ -78,5 +78,11 @@ export const routes: RouteRecordRaw[] = [
     name: 'admin-certificates',
     component: () => import('@/views/admin/CertificatesPage.vue'),
     meta: { roles, menu: 'admin.menu.certificates', icon: Medal },
+  },
+  {
+    path: 'admin/policy',
+    name: 'admin-policy',
+    component: () => import('@/views/admin/SchoolPolicy.vue'),
+    meta: { roles, menu: 'policies.menu.schoolPolicy', icon: Operation },
   },
 ]

@@ -1,6 +1,6 @@
 // The provincial center's pages: the province's statistics, reviews, the MOOC registry, sharing lists, the term calendar.
 import type { RouteRecordRaw } from 'vue-router'
-import { Calendar, ChatLineSquare, Checked, DataAnalysis, Files, Notebook } from '@element-plus/icons-vue'
+import { Calendar, ChatLineSquare, Checked, DataAnalysis, Files, Notebook, Operation, PriceTag } from '@element-plus/icons-vue'
 
 const roles = ['center_admin' as const]
 
@@ -34,6 +34,18 @@ export const routes: RouteRecordRaw[] = [
     name: 'center-terms',
     component: () => import('@/views/center/TermsPage.vue'),
     meta: { roles, menu: 'center.menu.terms', icon: Calendar },
+  },
+  {
+    path: 'center/categories',
+    name: 'center-categories',
+    component: () => import('@/views/center/CategoriesPage.vue'),
+    meta: { roles, menu: 'policies.menu.categories', icon: PriceTag },
+  },
+  {
+    path: 'center/policy',
+    name: 'center-policy',
+    component: () => import('@/views/center/ProvincePolicy.vue'),
+    meta: { roles, menu: 'policies.menu.provincePolicy', icon: Operation },
   },
   {
     path: 'center/blocked-words',

@@ -19,4 +19,11 @@ export const routes: RouteRecordRaw[] = [
     props: true,
     meta: { roles },
   },
+  {
+    path: 'teacher/runs/:runId/students/:studentId/progress',
+    name: 'student-progress',
+    component: () => import('@/components/marks/StudentProgress.vue'),
+    props: (route) => ({ runId: route.params.runId, studentId: route.params.studentId, page: true }),
+    meta: { roles },
+  },
 ]

@@ -1,0 +1,36 @@
+// The console's marks strings (English): face-to-face sessions and their marks, a student's progress per unit.
+export default {
+  f2f: {
+    title: 'Face-to-face marks',
+    sessions: 'Imported face-to-face sessions',
+    session: 'Session',
+    weight: 'Weight',
+    equal: 'equal',
+    marks: 'Marks',
+    importedAt: 'Imported at',
+    sessionTitle: 'Session title (importing the same title again replaces its marks)',
+    weightHint: "Weight among the class's sessions; 0 means equal",
+    file: 'Marks sheet (CSV/XLSX: 学号, 姓名, 成绩 0–100)',
+    import: 'Import marks',
+    template: "Download this class's template",
+    templateFile: '{name}-face-to-face-marks.csv',
+    imported: 'Marks imported for {marked} students ({rows} lines)',
+    notImported: '{n} lines are wrong: nothing was imported; correct them and import again',
+  },
+  progress: {
+    open: 'Progress',
+    pageTitle: "A student's progress",
+    asPage: 'Open as a page',
+    title: "{name}'s progress",
+    summary: '{done} of {total} minutes completed ({percent}%)',
+    completedAt: 'All course hours completed: {at}',
+    unit: 'Unit',
+    minutes: 'Length (min)',
+    credited: 'Credited (min)',
+    completed: 'Completed',
+    notCompleted: 'Not completed',
+  },
+  classes: {
+    open: 'Open class {name}',
+  },
+}

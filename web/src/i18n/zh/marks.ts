@@ -1,0 +1,36 @@
+// The console's marks strings (Chinese): face-to-face sessions and their marks, a student's progress per unit.
+export default {
+  f2f: {
+    title: '见面课成绩',
+    sessions: '已导入的见面课',
+    session: '见面课',
+    weight: '权重',
+    equal: '等权',
+    marks: '已录成绩',
+    importedAt: '导入时间',
+    sessionTitle: '见面课名称（再次导入同名见面课将替换其成绩）',
+    weightHint: '在本班见面课中的权重，0 表示等权',
+    file: '成绩表（CSV/XLSX：学号、姓名、成绩 0–100）',
+    import: '导入成绩',
+    template: '下载本班成绩模板',
+    templateFile: '{name}-见面课成绩.csv',
+    imported: '已导入 {marked} 名学生的成绩（共 {rows} 行）',
+    notImported: '有 {n} 行有误，本次未导入任何成绩，请修改后重新导入',
+  },
+  progress: {
+    open: '学习进度',
+    pageTitle: '学生学习进度',
+    asPage: '在单独页面中打开',
+    title: '{name} 的学习进度',
+    summary: '已完成 {done} / {total} 分钟（{percent}%）',
+    completedAt: '完成全部课时：{at}',
+    unit: '单元',
+    minutes: '时长（分钟）',
+    credited: '已计学习（分钟）',
+    completed: '已完成',
+    notCompleted: '未完成',
+  },
+  classes: {
+    open: '打开教学班 {name}',
+  },
+}
