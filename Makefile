@@ -11,7 +11,7 @@ WEB_SOURCES := $(shell find web/src -type f ! -name schema.d.ts 2>/dev/null) web
   web/tsconfig.json
 GATEWAY_SOURCES := $(shell find gateway -name '*.py')
 
-.PHONY: help run test test-fast lint proto web web-check bench k8s-validate clean
+.PHONY: help run test test-fast lint proto web web-check bench k8s-validate screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -79,6 +79,10 @@ bench: contracts/.generated ## run the benchmarks and print their figures (about
 
 k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline
 	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py
+
+screenshots: contracts/.generated web/dist/index.html ## the README's pictures of the console, from its browser tests
+	$(PY) -m pytest -q tests/e2e/browser/test_student.py tests/e2e/browser/test_center.py -k "sqlite and (watches or charts)"
+	cp test-results/browser/student-course.png test-results/browser/center-statistics.png docs/screenshots/
 
 clean: ## remove the virtual environment, generated code and the demo data
 	rm -rf $(VENV) contracts $(DATA_DIR) web/node_modules web/dist web/openapi.json web/src/api/schema.d.ts

@@ -50,7 +50,7 @@ async def open_database(url: str, schema: str | None, metadata: MetaData) -> Dat
 
 
 class StampingConsumer(EventConsumer):
-    """The real consumer; the effect's time is taken once its transaction committed."""
+    """The real consumer; an event's effect is timed once the batch it came in was applied (committed)."""
 
     def __init__(self, *args, expected: int, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -59,14 +59,14 @@ class StampingConsumer(EventConsumer):
         self.expected = expected
         self.all_applied = asyncio.Event()
 
-    async def process(self, message) -> None:  # type: ignore[no-untyped-def]
-        if message.metadata and message.metadata.timestamp:
-            self.stored[StringValue.FromString(message.data).value] = message.metadata.timestamp.timestamp()
-        await super().process(message)
-
-    async def _apply_once(self, handler, payload, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
-        await super()._apply_once(handler, payload, meta)
-        self.applied[payload.value] = time.time()
+    async def process_batch(self, messages) -> None:  # type: ignore[no-untyped-def]
+        keys = [StringValue.FromString(message.data).value for message in messages]
+        for key, message in zip(keys, messages, strict=True):
+            if message.metadata and message.metadata.timestamp:
+                self.stored[key] = message.metadata.timestamp.timestamp()
+        await super().process_batch(messages)
+        now = time.time()
+        self.applied.update(dict.fromkeys(keys, now))
         if len(self.applied) >= self.expected:
             self.all_applied.set()
 

@@ -113,8 +113,11 @@ class _PullLoop:
                 log.warning("consumer %s: fetch failed: %s", spec.durable, error)
                 await asyncio.sleep(0.5)
                 continue
-            for message in messages:
-                await self.process(message)
+            await self.process_batch(messages)
+
+    async def process_batch(self, messages: list[Msg]) -> None:
+        for message in messages:
+            await self.process(message)
 
     def decode(self, message: Msg) -> tuple[Handler, Message, EventMeta] | None:
         """The handler, payload and metadata; None for an event type nobody here handles."""
@@ -173,6 +176,42 @@ class EventConsumer(_PullLoop):
         except Exception:
             log.exception("consumer %s: event failed (delivery %d)", self.subscription.durable, delivered)
             await message.nak(delay=_backoff(delivered))
+
+    async def process_batch(self, messages: list[Msg]) -> None:
+        """A fetched batch applied in one transaction — one commit for many events, which is what keeps a consumer
+        up with a burst (a commit per event held 200 events/s back by a quarter of a second on SQLite). If any
+        event of it fails, nothing of the batch is kept and each event is applied on its own (`process`): a
+        poison or failing event is then terminated or retried alone, and the others go through."""
+        if len(messages) > 1:
+            try:
+                async with contextlib.AsyncExitStack() as beats:
+                    for message in messages:
+                        await beats.enter_async_context(_keep_alive(message, self.subscription.ack_wait))
+                    await self._apply_batch(messages)
+            except Exception as error:  # noqa: BLE001 - each event is tried alone next
+                log.info("consumer %s: a batch of %d failed together (%s); applying them one by one",
+                         self.subscription.durable, len(messages), error)
+            else:
+                for message in messages:
+                    await message.ack()
+                return
+        for message in messages:
+            await self.process(message)
+
+    async def _apply_batch(self, messages: list[Msg]) -> None:
+        decoded = [item for item in map(self.decode, messages) if item is not None]  # PoisonEvent: one by one
+        durable = self.subscription.durable
+        async with self.db.transaction() as session:
+            ids = [meta.event_id for _, _, meta in decoded]
+            seen = set(await session.scalars(select(self.inbox.c.event_id).where(
+                self.inbox.c.consumer == durable, self.inbox.c.event_id.in_(ids))))
+            for handler, payload, meta in decoded:
+                if meta.event_id in seen:  # applied before, or twice in this batch (a redelivery)
+                    continue
+                seen.add(meta.event_id)
+                await session.execute(
+                    self.inbox.insert().values(consumer=durable, event_id=meta.event_id, processed_at=utcnow()))
+                await handler(session, payload, meta)
 
     async def _apply_once(self, handler: Handler, payload: Message, meta: EventMeta) -> None:
         durable = self.subscription.durable

@@ -148,3 +148,59 @@ async def test_a_job_is_retried_with_backoff_and_given_up_after_its_last_deliver
     assert attempts["broken"] == [1, 2, 3]
     assert given_up == [("broken", 3, "always fails")]
     await nc.close()
+
+
+async def test_a_fetched_batch_is_applied_in_one_transaction_and_a_failing_event_alone(
+        database_url, nats_server: NatsServer) -> None:
+    """Events waiting together are fetched together and applied in one transaction (one commit: what keeps a
+    consumer up with a burst); an event that fails takes nothing of the others with it: the batch is applied again
+    event by event, the failing one alone is retried, and every event takes effect exactly once — a duplicate
+    delivery in the same batch too."""
+    db = await make_db(database_url)
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_stream(js, "REVIEW")
+    run = uuid.uuid4().hex[:8]
+    subject = f"review.item.decided.batch{run}"
+    sessions: dict[str, list[str]] = {}
+    failures: list[str] = []
+
+    async def handler(session, event, meta: EventMeta) -> None:  # type: ignore[no-untyped-def]
+        await record(session, event, meta)
+        sessions.setdefault(event.subject_id, []).append(session.info.setdefault("tag", uuid.uuid4().hex))
+        if event.subject_id.startswith("bad") and not failures:
+            failures.append(event.subject_id)
+            raise RuntimeError("one event's passing failure")
+
+    spec = Subscription(durable=f"b{run}", stream="REVIEW", filter_subject=subject,
+                        handlers={review_pb2.ReviewDecided: handler}, batch=20)
+    calm = [f"calm-{i}" for i in range(8)]
+    for subject_id in calm:
+        await publish(js, subject, str(uuid.uuid4()), subject_id)
+    twice = str(uuid.uuid4())
+    await publish(js, subject, twice, "twice")
+    await publish(js, subject, twice, "twice")  # the same event delivered twice (no Nats-Msg-Id: both stored)
+    task = asyncio.create_task(EventConsumer(db, inbox, js, spec).run())
+    try:
+        await eventually(lambda: _no_pending(js, spec.stream, spec.durable), within=20)
+    finally:
+        task.cancel()
+    assert {len({*sessions[s]}) for s in calm} == {1}
+    assert len({sessions[s][0] for s in [*calm, "twice"]}) == 1, "the waiting events went in one transaction"
+    assert [await count_applied(db, s) for s in [*calm, "twice"]] == [1] * 9
+
+    # A second burst with a failing event in it: the others go through, the failing one is retried alone.
+    sessions.clear()
+    later = [f"later-{i}" for i in range(5)]
+    for subject_id in [*later[:2], "bad", *later[2:]]:
+        await publish(js, subject, str(uuid.uuid4()), subject_id)
+    task = asyncio.create_task(EventConsumer(db, inbox, js, spec).run())
+    try:
+        await eventually(lambda: _no_pending(js, spec.stream, spec.durable), within=30)
+    finally:
+        task.cancel()
+    assert failures == ["bad"]
+    assert [await count_applied(db, s) for s in [*later, "bad"]] == [1] * 6
+    assert len(sessions["bad"]) >= 2  # failed in the batch, then applied on its own
+    await nc.close()
+    await db.dispose()

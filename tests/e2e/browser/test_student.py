@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from devmesh.client import Api
-from tests.e2e.browser.conftest import sign_in
+from tests.e2e.browser.conftest import SCREENSHOTS, sign_in
 from tests.e2e.conftest import PASSWORD, SchoolWorld
 from tests.e2e.learning_world import LearningWorld, make_learning_world
 from tests.support import wait_until
@@ -66,6 +66,8 @@ async def test_a_student_watches_a_unit_answers_a_quiz_and_is_refused_the_exam_b
     await expect(chapters.nth(1)).to_contain_text("第二章 进阶")
     await expect(chapters.nth(1).locator("[data-test=not-released]")).to_be_visible()
     await expect(chapters.nth(1).locator("[data-test=unit]")).to_have_count(0)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # the README's picture (`make screenshots`)
+    await page.screenshot(path=SCREENSHOTS / "student-course.png", full_page=True)
 
     # Watching: the video plays (currentTime advances) and the server credits the unit.
     await chapters.nth(0).locator("[data-test=unit]").first.get_by_role("link").click()
