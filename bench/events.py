@@ -21,13 +21,12 @@ import uuid
 from pathlib import Path
 
 from google.protobuf.wrappers_pb2 import StringValue
-from sqlalchemy import Column, Float, MetaData, String, Table, func, select, text
+from sqlalchemy import Column, Float, MetaData, String, Table, func, select
 
 from servicekit.consumer import EventConsumer, EventMeta, Subscription
-from servicekit.db import Database
 from servicekit.messaging import connect, ensure_stream
 from servicekit.outbox import OutboxRelay, emit, messaging_tables
-from tests.support import POSTGRES_URL, NatsServer, drop_schema, postgres_available, unique_schema
+from tests.support import POSTGRES_URL, NatsServer, database_with, drop_schema, postgres_available, unique_schema
 
 STREAM, SUBJECT, DURABLE = "REVIEW", "review.bench.happened", "bench-effects"
 
@@ -38,15 +37,6 @@ def tables() -> tuple[MetaData, Table, Table, Table]:
     effects = Table("bench_effects", metadata, Column("event_key", String(36), primary_key=True),
                     Column("applied_at", Float, nullable=False))
     return metadata, outbox, inbox, effects
-
-
-async def open_database(url: str, schema: str | None, metadata: MetaData) -> Database:
-    db = Database.from_url(url, schema)
-    async with db.engine.begin() as conn:
-        if schema:
-            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        await conn.run_sync(metadata.create_all)
-    return db
 
 
 class StampingConsumer(EventConsumer):
@@ -76,7 +66,7 @@ def consume(nats_url: str, url: str, schema: str | None, expected: int, ready, r
 
     async def main() -> None:
         metadata, _, inbox, effects = tables()
-        db = await open_database(url, schema, metadata)
+        db = await database_with((url, schema), metadata)
         nc = await connect(nats_url, "bench-consumer")
         js = nc.jetstream()
 
@@ -102,7 +92,7 @@ async def produce(nats_url: str, url: str, schema: str | None, phases: list[tupl
                   ) -> dict[str, dict[str, float]]:
     """The producing service: one transaction per event at each phase's rate, its relay publishing them."""
     metadata, outbox, _, _ = tables()
-    db = await open_database(url, schema, metadata)
+    db = await database_with((url, schema), metadata)
     nc = await connect(nats_url, "bench-producer")
     js = nc.jetstream()
     await ensure_stream(js, STREAM)
