@@ -45,7 +45,9 @@ class Entry(Base):
     __tablename__ = "entries"
     __table_args__ = (
         UniqueConstraint("list_id", "run_id", name="uq_entries_list_run"),
-        Index("ix_entries_list_state", "list_id", "state"),
+        # A list's entries in a state, in the order they are shown: a page is read off the index, not sorted.
+        Index("ix_entries_list_state_name", "list_id", "state", "course_name", "id"),
+        Index("ix_entries_list_state_category", "list_id", "state", "category"),  # browsing by category, counted
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     list_id: Mapped[str] = mapped_column(ForeignKey("sharing_lists.id"))
