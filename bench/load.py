@@ -6,9 +6,10 @@ import asyncio
 import os
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,13 @@ async def run(name: str, call: Callable[[], Awaitable[None]], total: int, concur
             await call()
             latencies.append(time.perf_counter() - started)
 
+    return await timed(name, latencies, [client() for _ in range(concurrency)])
+
+
+async def timed(name: str, latencies: list[float], clients: list[Coroutine[Any, Any, None]]) -> Figures:
+    """Runs the clients together; the figures of the latencies they record, with this process's CPU meanwhile."""
     started, cpu_started = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    await asyncio.gather(*clients)
     elapsed = time.perf_counter() - started
     cpu = (time.process_time() - cpu_started) / elapsed
     cuts = statistics.quantiles(latencies, n=100)

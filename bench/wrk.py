@@ -11,13 +11,12 @@ import os
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.load import Figures
+from bench.load import Figures, timed
 
 LUA = """
 local paths = {%s}
@@ -94,9 +93,4 @@ async def _python_load(name: str, base_url: str, paths: list[str], token: str, s
             latencies.append(time.perf_counter() - started)
         await connection.close()
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(client() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return Figures(f"{name} [python]", len(latencies), elapsed, cuts[49] * 1000, cuts[98] * 1000,
-                   generator_cpu=(time.process_time() - cpu_started) / elapsed)
+    return await timed(f"{name} [python]", latencies, [client() for _ in range(connections)])

@@ -11,7 +11,7 @@ from servicekit.errors import FailedPrecondition
 from services.media.domain import signals
 from services.media.domain.encoding import EncodingProfile
 from services.media.domain.probe import ProbeResult
-from services.media.domain.rules import megabytes_apart
+from services.media.domain.rules import MB, megabytes_apart
 from services.media.domain.signals import Measurements
 
 PASS = "pass"
@@ -19,9 +19,6 @@ WARN = "warn"
 FAIL = "fail"
 
 MINUTE = 60
-# The seeds' "200 MB" read in decimal megabytes (the stricter reading, below 200 MiB); the maximum itself passes,
-# as the upload limit accepts it.
-MEGABYTE = 1_000_000
 
 _CODEC_NAMES = {"h264": "H.264", "hevc": "H.265", "aac": "AAC", "mp3": "MP3"}
 _CHANNEL_NAMES = {1: "mono", 2: "stereo"}
@@ -87,7 +84,7 @@ DEFAULT_PROFILE = SpecProfile(
     min_audio_kbps=128,
     sample_rates=(48_000,),
     channels=2,
-    max_file_bytes=200 * MEGABYTE,
+    max_file_bytes=200 * MB,  # the seeds' "200 MB", decimal (below 200 MiB); the maximum itself passes
     recommended_duration=(5 * MINUTE, 15 * MINUTE),
     max_duration=20 * MINUTE,
 )
@@ -399,9 +396,9 @@ def _intro_outro(maximum: float, measured: Measurements) -> RuleResult:
 def _file_size(profile: SpecProfile, probe: ProbeResult) -> RuleResult:
     """The maximum itself passes, as the upload limit accepts it (rules.check_upload_request); one byte more fails,
     shown with the digits it takes to read above the maximum ("200.000001 MB"), as the upload refusal says it."""
-    limit = f"≤ {_number(profile.max_file_bytes / MEGABYTE)} MB"
+    limit = f"≤ {_number(profile.max_file_bytes / MB)} MB"
     if probe.size_bytes <= profile.max_file_bytes:
-        return RuleResult("file_size", PASS, f"{_number(probe.size_bytes / MEGABYTE, toward=math.floor)} MB", limit)
+        return RuleResult("file_size", PASS, f"{_number(probe.size_bytes / MB, toward=math.floor)} MB", limit)
     size, _ = megabytes_apart(probe.size_bytes, profile.max_file_bytes)
     return RuleResult("file_size", FAIL, f"{size} MB", limit)
 
