@@ -11,7 +11,7 @@ WEB_SOURCES := $(shell find web/src -type f ! -name schema.d.ts 2>/dev/null) web
   web/tsconfig.json
 GATEWAY_SOURCES := $(shell find gateway -name '*.py')
 
-.PHONY: help run test test-fast lint proto web web-check bench k8s-validate screenshots clean
+.PHONY: help run test test-fast lint proto web web-check bench backup restore k8s-validate screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -77,8 +77,16 @@ bench: contracts/.generated ## run the benchmarks and print their figures (about
 	$(PY) -m bench.acceptance
 	$(PY) -m bench.imports
 
-k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests offline
-	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py
+backup: contracts/.generated ## back up $(DATA_DIR) (databases, S3 objects, event streams) into BACKUP= (default backups/<time>.tar.gz); the mesh may run
+	DATA_DIR=$(DATA_DIR) $(PY) -m devmesh backup $(BACKUP)
+
+restore: contracts/.generated ## restore BACKUP=<archive> into an empty $(DATA_DIR), the mesh stopped (FORCE=1 moves existing data aside)
+	@test -n "$(BACKUP)" || { echo "make restore needs BACKUP=<archive> (see backups/)"; exit 2; }
+	DATA_DIR=$(DATA_DIR) $(PY) -m devmesh restore $(BACKUP) $(if $(FORCE),--force)
+
+k8s-validate: $(VENV)/.installed ## validate the Kubernetes manifests, the dashboard and the migration rules offline
+	$(PY) -m pytest -q tests/integration/test_k8s_manifests.py tests/integration/test_dashboard.py \
+		tests/integration/test_migration_rules.py
 
 screenshots: contracts/.generated web/dist/index.html ## the README's pictures of the console, from its browser tests
 	$(PY) -m pytest -q tests/e2e/browser/test_student.py tests/e2e/browser/test_center.py -k "sqlite and (watches or charts)"

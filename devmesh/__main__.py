@@ -48,4 +48,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["backup"], ["restore"]):  # `make backup`, `make restore` (devmesh.backup)
+        from devmesh.backup import cli
+
+        sys.exit(cli(sys.argv[1:]))
     main()

@@ -87,6 +87,20 @@ class Ports:
         return ports
 
 
+METRICS_PROCESSES = (*SERVICES, *MEDIA_WORKERS, "gateway")
+
+
+def metrics_ports_from(base: int) -> dict[str, int]:
+    """base, base + 1, ... for METRICS_PROCESSES; none when base is 0."""
+    return {name: base + n for n, name in enumerate(METRICS_PROCESSES)} if base > 0 else {}
+
+
+def free_metrics_ports() -> dict[str, int]:
+    """A free metrics port for each of METRICS_PROCESSES (tests)."""
+    taken: set[int] = set()
+    return {name: _free_port(taken, twin=False) for name in METRICS_PROCESSES}
+
+
 def _free_port(taken: set[int], twin: bool) -> int:
     while True:
         with socket.socket() as sock:
@@ -123,6 +137,10 @@ class Mesh:
     commands: dict[str, list[str]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)  # how often each process was restarted
     supervise: bool = True
+    # Each service's, worker's and the gateway's Prometheus /metrics port (docs/metrics.md): none by default;
+    # MESH_METRICS_BASE_PORT=19460 gives them 19460, 19461, ... in METRICS_PROCESSES order.
+    metrics_ports: dict[str, int] = field(default_factory=lambda: metrics_ports_from(
+        int(os.environ.get("MESH_METRICS_BASE_PORT", "0") or 0)))
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     _supervisor: threading.Thread | None = field(default=None, repr=False)
@@ -140,7 +158,8 @@ class Mesh:
         return f"127.0.0.1:{self.ports.s3}"
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(os.environ)  # OTEL_EXPORTER_OTLP_* and OTEL_TRACES_FILE ("{service}" in it) reach every process
+        env.pop("OTEL_SERVICE_NAME", None)  # each process names itself (servicekit.tracing.process_service_name)
         env.update(
             {
                 "PYTHONPATH": str(REPO_ROOT),
@@ -181,6 +200,8 @@ class Mesh:
         log = (logs / f"{name}.log").open("ab")
         # A process's own environment: its NATS credentials, and what start_<kind> set for it.
         self.processes_env[name] = {**self._nats_env(name), **self.processes_env.get(name, {})}
+        if name in self.metrics_ports:
+            self.processes_env[name].update(METRICS_PORT=str(self.metrics_ports[name]), METRICS_HOST="127.0.0.1")
         if name in self.skewed:
             self.processes_env[name][SKEW_FILE_ENV] = str(self.clock_skew_file)
         process = subprocess.Popen(
@@ -314,6 +335,8 @@ class Mesh:
         except BaseException:
             self.stop()
             raise
+        for name, port in self.metrics_ports.items():
+            print(f"devmesh: {name} metrics at http://127.0.0.1:{port}/metrics", file=sys.stderr, flush=True)
         if self.supervise:
             self._supervisor = threading.Thread(target=self._watch, name="devmesh-supervisor", daemon=True)
             self._supervisor.start()

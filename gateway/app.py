@@ -56,10 +56,12 @@ from gateway.routes import (
     statistics,
     workload,
 )
+from servicekit import tracing
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
 from servicekit.config import MeshSettings
 from servicekit.messaging import connect
+from servicekit.metrics import HttpMetricsMiddleware
 
 API_PREFIX = "/api/v1"
 
@@ -144,6 +146,9 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
         description="Cross-school online open courses: accounts, schools, reviews. "
         "Sign in at POST /api/v1/auth/login and send `Authorization: Bearer <access_token>`.",
         lifespan=lifespan,
+        # FastAPI's own spans would carry raw paths and query strings (playback grants, sheet keys): the gateway's
+        # span is servicekit.tracing's, named by the route's template only.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.add_exception_handler(grpc.aio.AioRpcError, problems.rpc_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, problems.validation_error_handler)  # type: ignore[arg-type]
@@ -160,6 +165,9 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
         },
     )
     app.add_middleware(HeartbeatFastPath)  # outermost of these: the hottest route skips the body limit's wrapping
+    app.add_middleware(HttpMetricsMiddleware)  # outside them all: it times and counts every answer
+    if tracing.enabled():  # outermost: the request's span holds everything else (nothing when off)
+        app.add_middleware(tracing.AsgiTracingMiddleware)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(media.router, prefix=API_PREFIX)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from contracts.learning.v1 import learning_pb2 as pb
 from contracts.learning.v1 import learning_pb2_grpc
 from gateway import problems
+from servicekit.metrics import ROUTE_TEMPLATE_KEY, progress_report
 
 MAX_BATCH = 500
 IN_FLIGHT = 2  # batches on their way at once: the next one fills while the learning service writes one
@@ -68,6 +69,7 @@ class HeartbeatBatcher:
 # ---- the fast path ----------------------------------------------------------------------------------------
 
 PROGRESS_PATH = re.compile(r"^/api/v1/learning/plays/([0-9a-f-]{36})/progress$")
+PROGRESS_ROUTE = "/api/v1/learning/plays/{play_id}/progress"  # the documented route's template, for the metrics
 MAX_BODY = 256 * 1024
 SEGMENT_FIELDS = frozenset({"seq", "from_seconds", "to_seconds", "hidden", "event"})
 EVENTS = frozenset({"heartbeat", "pause", "seek", "ended"})
@@ -138,16 +140,21 @@ class HeartbeatFastPath:
 
             await self.app(scope, replay, send)
             return
+        scope[ROUTE_TEMPLATE_KEY] = PROGRESS_ROUTE
         batcher: HeartbeatBatcher = scope["app"].state.heartbeats
         try:
             result = await batcher.report(token, pb.ReportProgressRequest(play_id=match.group(1), segments=segments))
         except grpc.aio.AioRpcError as error:
+            progress_report(error.code().name)  # the learning service did not answer: refused for that
             await problems.from_rpc_error(error)(scope, receive, send)
             return
         if result.code:
-            status = problems.HTTP_STATUS.get(STATUS_BY_VALUE.get(result.code), 500)
+            code = STATUS_BY_VALUE.get(result.code)
+            progress_report(result.reason or (code.name if code else "UNKNOWN"))
+            status = problems.HTTP_STATUS.get(code, 500)
             response = problems.problem(status, result.message, result.reason)
         else:
+            progress_report(None)
             response = Response(json.dumps(MessageToDict(
                 result.receipt, preserving_proto_field_name=True, always_print_fields_with_no_presence=True),
                 ensure_ascii=False, separators=(",", ":")), media_type="application/json")

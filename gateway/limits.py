@@ -10,6 +10,8 @@ import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.metrics import RATE_LIMIT_REFUSALS
+
 DEFAULT_IDLE_TIMEOUT_SECONDS = 30.0
 
 
@@ -43,6 +45,7 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            RATE_LIMIT_REFUSALS.labels(limit="request_body_size").inc()
             await _too_large(send, limit)
             return
         received = 0
@@ -70,6 +73,7 @@ class BodyLimitMiddleware:
             return message
 
         async def refuse() -> None:
+            RATE_LIMIT_REFUSALS.labels(limit="request_body_size" if exceeded else "request_body_idle").inc()
             if exceeded:
                 await _too_large(send, limit)
             else:

@@ -40,6 +40,8 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from nats.js.api import KeyValueConfig, StorageType
 from starlette.exceptions import HTTPException
 
+from servicekit.metrics import RATE_LIMIT_REFUSALS
+
 log = logging.getLogger(__name__)
 
 BUCKET = "gateway_rate_limits"
@@ -196,6 +198,7 @@ class RateLimits:
         for item, scope, who in checks:
             allowed, retry_after = await self._hit(item, action, scope, who)
             if not allowed:
+                RATE_LIMIT_REFUSALS.labels(limit=f"{action}_per_{scope}").inc()  # e.g. login_per_account
                 raise HTTPException(
                     429,
                     f"too many attempts for this {scope} (at most {item}); try again in {retry_after} s",

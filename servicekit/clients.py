@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from contracts.identity.v1 import identity_pb2, identity_pb2_grpc
+from servicekit import tracing
 
 # gRPC's defaults wait 1 s, then up to 120 s (at least 20 s per attempt) between reconnections:
 # a service back after a restart stayed unreachable for ~20 s. Retry at least every second instead;
@@ -21,6 +22,7 @@ RECONNECT_OPTIONS = [
 def channel(address: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         address,
+        interceptors=tracing.client_interceptors(),  # none while tracing is off
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servicekit import tracing
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.messaging import (
@@ -34,6 +37,7 @@ from servicekit.messaging import (
     producer_of,
     wait_for_stream,
 )
+from servicekit.metrics import CONSUMER_EVENTS, CONSUMER_LAG, CONSUMER_REDELIVERIES
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,14 @@ class EventMeta:
     delivered: int
     stream: str = ""
     producer: str = ""  # the service whose NATS credentials alone can put events into `stream`
+    traceparent: str = ""  # the W3C trace context of the transaction that wrote the event, if it was traced
+
+    def span(self, consumer: str):  # type: ignore[no-untyped-def]
+        """The CONSUMER span of applying this event (nothing while tracing is off)."""
+        return tracing.consuming(
+            self.traceparent, f"process {self.subject}", **{
+                "messaging.system": "nats", "messaging.destination.name": self.subject,
+                "messaging.consumer.group.name": consumer, "messaging.message.id": self.event_id})
 
 
 Handler = Callable[[AsyncSession, Any, EventMeta], Awaitable[None]]
@@ -70,15 +82,60 @@ class Subscription:
 class _PullLoop:
     """Subscribes (creating the durable consumer if needed) and feeds messages to `process`."""
 
-    def __init__(self, js: JetStreamContext, subscription: Subscription) -> None:
+    LAG_INTERVAL = 10.0  # seconds between two reads of the consumer's info for its lag gauge
+
+    def __init__(self, js: JetStreamContext, subscription: Subscription, service: str = "") -> None:
         self.js = js
         self.subscription = subscription
         self.by_type = {cls.DESCRIPTOR.full_name: (cls, h) for cls, h in subscription.handlers.items()}
+        labels = {"service": service or os.environ.get("NATS_USER", "") or "unknown",
+                  "consumer": subscription.durable}
+        self._lag = CONSUMER_LAG.labels(**labels)
+        self._redeliveries = CONSUMER_REDELIVERIES.labels(**labels)
+        self._outcomes = {outcome: CONSUMER_EVENTS.labels(**labels, outcome=outcome)
+                          for outcome in ("applied", "duplicate", "failed")}
+        self._lag_due = 0.0
+
+    async def _refresh_lag(self, sub: Any) -> None:
+        if time.monotonic() < self._lag_due:
+            return
+        self._lag_due = time.monotonic() + self.LAG_INTERVAL
+        try:
+            info = await sub.consumer_info()
+        except Exception as error:  # noqa: BLE001 - the fetch loop reports a bus that is away
+            log.debug("consumer %s: no info for its lag: %s", self.subscription.durable, error)
+            return
+        self._lag.set(info.num_pending or 0)
 
     async def process(self, message: Msg) -> None:
         raise NotImplementedError
 
     async def run(self) -> None:
+        sub = await self.subscribe()
+        spec = self.subscription
+        try:
+            while True:
+                await self._refresh_lag(sub)
+                try:
+                    messages = await sub.fetch(batch=spec.batch, timeout=1.0)
+                except nats.errors.TimeoutError:
+                    continue
+                except Exception as error:  # disconnected: the client reconnects by itself
+                    log.warning("consumer %s: fetch failed: %s", spec.durable, error)
+                    await asyncio.sleep(0.5)
+                    continue
+                for message in messages:
+                    if message.metadata and message.metadata.num_delivered > 1:
+                        self._redeliveries.inc()
+                await self.process_batch(messages)
+        finally:
+            # Stopped mid-fetch, the pull request is still open at the server: without the subscription gone, an
+            # event arriving in that second would be handed to nobody and wait out its ack wait (30 s) unseen.
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def subscribe(self) -> Any:
+        """The pull subscription of the durable consumer, created if needed (retried until NATS answers)."""
         spec = self.subscription
         credentials = NatsCredentials.from_env()
         declared = CONSUMERS.get(credentials.user, ()) if credentials else ()
@@ -100,20 +157,10 @@ class _PullLoop:
                         max_deliver=spec.max_deliver,
                     ),
                 )
-                break
+                return sub
             except Exception as error:  # NATS not there yet
                 log.warning("consumer %s: cannot subscribe yet: %s", spec.durable, error)
                 await asyncio.sleep(1.0)
-        while True:
-            try:
-                messages = await sub.fetch(batch=spec.batch, timeout=1.0)
-            except nats.errors.TimeoutError:
-                continue
-            except Exception as error:  # disconnected: the client reconnects by itself
-                log.warning("consumer %s: fetch failed: %s", spec.durable, error)
-                await asyncio.sleep(0.5)
-                continue
-            await self.process_batch(messages)
 
     async def process_batch(self, messages: list[Msg]) -> None:
         for message in messages:
@@ -137,7 +184,8 @@ class _PullLoop:
         except DecodeError as error:
             raise PoisonEvent(f"undecodable {event_type}: {error}") from error
         return handler, payload, EventMeta(event_id=event_id, subject=message.subject, delivered=delivered,
-                                           stream=stream, producer=producer_of(stream))
+                                           stream=stream, producer=producer_of(stream),
+                                           traceparent=headers.get(tracing.TRACEPARENT, ""))
 
     def _check_origin(self, message: Msg) -> str:
         """The stream the event was stored in, which must be the subscription's and hold the subject.
@@ -156,8 +204,9 @@ class _PullLoop:
 class EventConsumer(_PullLoop):
     """Applies each event in a transaction that also records its id: at most once in effect."""
 
-    def __init__(self, db: Database, inbox: Table, js: JetStreamContext, subscription: Subscription):
-        super().__init__(js, subscription)
+    def __init__(self, db: Database, inbox: Table, js: JetStreamContext, subscription: Subscription,
+                 service: str = ""):
+        super().__init__(js, subscription, service)
         self.db = db
         self.inbox = inbox
 
@@ -168,12 +217,15 @@ class EventConsumer(_PullLoop):
             if decoded is not None:
                 handler, payload, meta = decoded
                 async with _keep_alive(message, self.subscription.ack_wait):
-                    await self._apply_once(handler, payload, meta)
+                    applied = await self._apply_once(handler, payload, meta)
+                self._outcomes["applied" if applied else "duplicate"].inc()
             await message.ack()
         except PoisonEvent as error:
+            self._outcomes["failed"].inc()
             log.error("consumer %s: terminating %s: %s", self.subscription.durable, message.subject, error)
             await message.term()
         except Exception:
+            self._outcomes["failed"].inc()
             log.exception("consumer %s: event failed (delivery %d)", self.subscription.durable, delivered)
             await message.nak(delay=_backoff(delivered))
 
@@ -187,33 +239,41 @@ class EventConsumer(_PullLoop):
                 async with contextlib.AsyncExitStack() as beats:
                     for message in messages:
                         await beats.enter_async_context(_keep_alive(message, self.subscription.ack_wait))
-                    await self._apply_batch(messages)
+                    applied, duplicates = await self._apply_batch(messages)
             except Exception as error:  # noqa: BLE001 - each event is tried alone next
                 log.info("consumer %s: a batch of %d failed together (%s); applying them one by one",
                          self.subscription.durable, len(messages), error)
             else:
+                self._outcomes["applied"].inc(applied)  # counted once committed: a failed batch is tried again
+                self._outcomes["duplicate"].inc(duplicates)
                 for message in messages:
                     await message.ack()
                 return
         for message in messages:
             await self.process(message)
 
-    async def _apply_batch(self, messages: list[Msg]) -> None:
+    async def _apply_batch(self, messages: list[Msg]) -> tuple[int, int]:
+        """Applies the batch in one transaction; (applied, duplicates)."""
         decoded = [item for item in map(self.decode, messages) if item is not None]  # PoisonEvent: one by one
         durable = self.subscription.durable
         async with self.db.transaction() as session:
             ids = [meta.event_id for _, _, meta in decoded]
             seen = set(await session.scalars(select(self.inbox.c.event_id).where(
                 self.inbox.c.consumer == durable, self.inbox.c.event_id.in_(ids))))
+            applied = 0
             for handler, payload, meta in decoded:
                 if meta.event_id in seen:  # applied before, or twice in this batch (a redelivery)
                     continue
                 seen.add(meta.event_id)
+                applied += 1
                 await session.execute(
                     self.inbox.insert().values(consumer=durable, event_id=meta.event_id, processed_at=utcnow()))
-                await handler(session, payload, meta)
+                with meta.span(durable):
+                    await handler(session, payload, meta)
+        return applied, len(decoded) - applied
 
-    async def _apply_once(self, handler: Handler, payload: Message, meta: EventMeta) -> None:
+    async def _apply_once(self, handler: Handler, payload: Message, meta: EventMeta) -> bool:
+        """Applies the event unless it was before; says whether it was applied now."""
         durable = self.subscription.durable
         try:
             async with self.db.transaction() as session:
@@ -223,11 +283,13 @@ class EventConsumer(_PullLoop):
                     )
                 )
                 if seen:
-                    return
+                    return False
                 await session.execute(
                     self.inbox.insert().values(consumer=durable, event_id=meta.event_id, processed_at=utcnow())
                 )
-                await handler(session, payload, meta)
+                with meta.span(durable):
+                    await handler(session, payload, meta)
+            return True
         except IntegrityError:
             # Either another replica recorded the same event id first (then it is
             # applied there), or the handler broke a constraint: that must not be acked.
@@ -240,6 +302,7 @@ class EventConsumer(_PullLoop):
             if not seen:
                 raise
             log.info("consumer %s: event %s applied concurrently", durable, meta.event_id)
+            return False
 
 
 GiveUp = Callable[[Any, EventMeta, Exception], Awaitable[None]]
@@ -265,7 +328,8 @@ class JobConsumer(_PullLoop):
             if decoded is not None:
                 handler, payload, meta = decoded
                 async with _keep_alive(message, self.subscription.ack_wait):
-                    await handler(None, payload, meta)  # type: ignore[arg-type]
+                    with meta.span(self.subscription.durable):  # the worker's job, in the upload's trace
+                        await handler(None, payload, meta)  # type: ignore[arg-type]
             await message.ack()
         except PoisonEvent as error:
             log.error("jobs %s: terminating %s: %s", self.subscription.durable, message.subject, error)

@@ -13,8 +13,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from servicekit import errors
+from servicekit import errors, tracing
 from servicekit.auth import Caller, TokenVerifier, bind_caller, unbind_caller
+from servicekit.metrics import GrpcMetricsInterceptor
 from servicekit.service_keys import SERVICE_HEADER, SERVICE_KEY_HEADER, SERVICE_ROLE, ServiceGrants
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,8 @@ class ServiceHost:
         self.name = name
         self.interceptor = interceptor
         self.server = grpc.aio.server(
-            interceptors=[interceptor],
+            # tracing outermost (its span holds the call's logs), then metrics: they see the final code
+            interceptors=[*tracing.server_interceptors(), GrpcMetricsInterceptor(), interceptor],
             options=[
                 ("grpc.max_receive_message_length", 64 * 1024 * 1024),
                 ("grpc.max_send_message_length", 64 * 1024 * 1024),

@@ -77,7 +77,10 @@ CONSUMERS: dict[str, tuple[Reads, ...]] = {
         REVOCATIONS,
     ),
     "media": (Reads("REVIEW", "review.item.decided.media", "media-review-decisions"), REVOCATIONS),
-    "media-worker": (Reads("MEDIA", "media.asset.uploaded", "media-workers"),),  # the transcoding job queue
+    # the transcoding job queues: whole files, and the chunks of long ones (with their join), which workers
+    # take only when no whole file waits
+    "media-worker": (Reads("MEDIA", "media.asset.uploaded", "media-workers"),
+                     Reads("MEDIA", "media.chunk.>", "media-chunk-workers")),
     "sharing": (
         Reads("REVIEW", "review.item.decided.sharing", "sharing-review-decisions"),
         Reads("COURSE", "course.run.>", "sharing-run-changes"),

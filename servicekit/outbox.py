@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from datetime import datetime
 
 from google.protobuf.message import Message
 from nats.js import JetStreamContext
@@ -18,16 +20,20 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Row,
     String,
     Table,
+    func,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servicekit import tracing
 from servicekit.clock import utcnow
 from servicekit.db import Database, UTCDateTime
 from servicekit.messaging import EVENT_ID_HEADER, EVENT_TYPE_HEADER
+from servicekit.metrics import OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
         Column("published_at", UTCDateTime, nullable=True),
+        # The W3C traceparent of the transaction that wrote the event: its consumers' spans are children of it.
+        Column("traceparent", String(55), nullable=True),
         Index("ix_outbox_events_unpublished", "published_at", "position"),
     )
     inbox = Table(
@@ -66,6 +74,7 @@ async def emit(session: AsyncSession, outbox: Table, subject: str, message: Mess
             event_type=message.DESCRIPTOR.full_name,
             payload=message.SerializeToString(),
             created_at=utcnow(),
+            traceparent=tracing.current_traceparent(),
         )
     )
     session.info["outbox_written"] = True
@@ -77,11 +86,20 @@ async def emit_many(session: AsyncSession, outbox: Table, subject: str, messages
     if not messages:
         return []
     now = utcnow()
+    traceparent = tracing.current_traceparent()
     rows = [{"event_id": str(uuid.uuid4()), "subject": subject, "event_type": message.DESCRIPTOR.full_name,
-             "payload": message.SerializeToString(), "created_at": now} for message in messages]
+             "payload": message.SerializeToString(), "created_at": now, "traceparent": traceparent}
+            for message in messages]
     await session.execute(outbox.insert(), rows)
     session.info["outbox_written"] = True
     return [row["event_id"] for row in rows]
+
+
+def _headers(row: Row) -> dict[str, str]:
+    headers = {EVENT_ID_HEADER: row.event_id, EVENT_TYPE_HEADER: row.event_type}
+    if row.traceparent:
+        headers[tracing.TRACEPARENT] = row.traceparent
+    return headers
 
 
 class OutboxRelay:
@@ -95,8 +113,13 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 1.0,
         publish_timeout: float = 2.0,
+        service: str = "",
+        gauge_interval: float = 10.0,
     ) -> None:
         self.db = db
+        self.service = service
+        self.gauge_interval = gauge_interval
+        self._gauges_due = 0.0
         self.outbox = outbox
         self.js = js
         self.batch_size = batch_size
@@ -106,6 +129,7 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = 0.2
         while True:
+            await self._refresh_gauges()
             try:
                 published = await self.publish_pending()
                 backoff = 0.2
@@ -121,6 +145,30 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
 
+    async def _refresh_gauges(self) -> None:
+        """The outbox's depth and its oldest row's age, every `gauge_interval` seconds (not per event): a count
+        and a lookup on the unpublished-rows index."""
+        if not self.service or time.monotonic() < self._gauges_due:
+            return
+        self._gauges_due = time.monotonic() + self.gauge_interval
+        try:
+            depth, oldest = await self.backlog()
+        except Exception as error:  # noqa: BLE001 - the relay's own loop reports a database that is away
+            log.debug("outbox gauges: %s", error)
+            return
+        OUTBOX_DEPTH.labels(service=self.service).set(depth)
+        OUTBOX_OLDEST_AGE.labels(service=self.service).set(
+            max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0)
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many rows wait to be published, and when the oldest of them was written."""
+        unpublished = self.outbox.c.published_at.is_(None)
+        async with self.db.sessions() as session:
+            depth = await session.scalar(select(func.count()).select_from(self.outbox).where(unpublished))
+            oldest = await session.scalar(select(self.outbox.c.created_at).where(unpublished)
+                                          .order_by(self.outbox.c.position).limit(1))
+        return int(depth or 0), oldest
+
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows went out. Raises when publishing fails."""
         async with self.db.sessions() as session:
@@ -132,6 +180,7 @@ class OutboxRelay:
                         self.outbox.c.subject,
                         self.outbox.c.event_type,
                         self.outbox.c.payload,
+                        self.outbox.c.traceparent,
                     )
                     .where(self.outbox.c.published_at.is_(None))
                     .order_by(self.outbox.c.position)
@@ -146,10 +195,7 @@ class OutboxRelay:
             # trip per event held a burst back); a row counts as published once the stream acknowledged it and
             # every row before it. Whatever is left goes again (the stream drops the duplicates by event id).
             acks = [
-                await self.js.publish_async(
-                    row.subject, row.payload, headers={EVENT_ID_HEADER: row.event_id, EVENT_TYPE_HEADER: row.event_type}
-                )
-                for row in rows
+                await self.js.publish_async(row.subject, row.payload, headers=_headers(row)) for row in rows
             ]
             results = await asyncio.wait_for(asyncio.gather(*acks, return_exceptions=True), self.publish_timeout)
             for row, result in zip(rows, results, strict=True):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devmesh.client import Api
-from devmesh.mesh import SERVICES, Mesh, Ports
+from devmesh.mesh import SERVICES, Mesh, Ports, free_metrics_ports
 from tests.support import POSTGRES_URL, NatsServer, drop_schema, postgres_available, unique_schema
 
 ADMIN_USERNAME = "platform"
@@ -57,6 +57,10 @@ def mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         "HOST_PROVINCE": HOST_PROVINCE,
         "LOG_LEVEL": "INFO",
         "MEDIA_JOB_ACK_WAIT_SECONDS": "6",  # a killed worker's job comes back quickly
+        # sources over 25 s that need encoding are cut into ~5 s chunks (tests/e2e/test_media_chunks.py); every
+        # other test's transcoded clip is shorter and stays whole
+        "MEDIA_CHUNK_MIN_SECONDS": "25",
+        "MEDIA_CHUNK_SECONDS": "5",
         "GATEWAY_BODY_IDLE_TIMEOUT_SECONDS": "5",  # a stalled upload is cut off quickly
         "IDENTITY_CAPTCHA_TEST_MODE": "1",  # captchas carry their answer (refused in production)
         "LEARNING_EXAM_SWEEP_SECONDS": "1",  # exams whose time is up are submitted within a second
@@ -71,7 +75,7 @@ def mesh(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             env[f"{service.upper()}_DATABASE_URL"] = POSTGRES_URL
             env[f"{service.upper()}_DATABASE_SCHEMA"] = schema
     mesh = Mesh(data_dir=tmp_path_factory.mktemp(f"mesh-{request.param}"), ports=Ports.free(), extra_env=env,
-                skewed=("learning",))
+                skewed=("learning",), metrics_ports=free_metrics_ports())  # every process serves /metrics
     mesh.start()
     yield mesh
     mesh.stop()

@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from starlette.exceptions import HTTPException
 
 from gateway.problems import Problem
-from servicekit.auth import Caller
+from servicekit.auth import Caller, bind_caller
 from servicekit.clients import bearer
 from servicekit.errors import Unauthenticated
 
@@ -52,6 +52,7 @@ async def _signed_in(
         caller = await request.app.state.backends.verifier.verify(credentials.credentials)
     except Unauthenticated as error:
         raise Problem(401, error.message, error.reason) from error
+    bind_caller(caller)  # the request's own context (a task per request): its log lines name the caller
     return SignedInCaller(credentials.credentials, caller)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from contracts.sharing.v1 import sharing_pb2 as pb
@@ -97,13 +97,15 @@ async def submit(list_id: str, backends: Backends, me: SignedIn) -> dict[str, An
 async def search_entries(
     list_id: str, backends: Backends, me: SignedIn, paging: Paging, query: str = "", school_id: str = "",
     category: str = "", min_credits: float = 0, max_credits: float = 0, term_code: str = "", state: str = "",
-) -> dict[str, Any]:
+) -> Response:
     """Browse and search (course, leader or school; a substring, Chinese too), filter, page."""
     reply = await _call(backends, "SearchEntries", pb.SearchEntriesRequest(
         list_id=list_id, query=query, school_id=school_id, category=category, min_credits=min_credits,
         max_credits=max_credits, term_code=term_code, state=state, page_size=paging.page_size,
         page_token=paging.page_token), me)
-    return page_json(list(reply.entries), reply.next_page_token, reply.total)
+    # Rendered here: the dict holds only JSON types already, and FastAPI's jsonable_encoder walking it again
+    # cost 1.8 ms of a 20-entry page (bench.sharing).
+    return JSONResponse(page_json(list(reply.entries), reply.next_page_token, reply.total))
 
 
 @router.get("/lists/{list_id}/export", **downloads(XLSX, CSV))

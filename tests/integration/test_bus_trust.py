@@ -225,6 +225,8 @@ def test_every_durable_consumer_in_the_code_belongs_to_its_services_nats_user() 
             found.setdefault(bootstrap.parent.name, set()).add(name)
         if "durable=WORK_QUEUE" in text:
             found.setdefault("media-worker", set()).add("media-workers")
+        if "durable=CHUNK_QUEUE" in text:  # the chunks of long uploads (docs/media-chunks.md)
+            found.setdefault("media-worker", set()).add("media-chunk-workers")
     found["review"] = {f"review-{owner}-{kind}" for owner in OWNERS for kind in ("requests", "withdrawals")}
     assert found == {user: set(durables) for user, durables in DURABLES.items()}
 

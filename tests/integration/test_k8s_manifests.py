@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -27,10 +29,27 @@ K8S = ROOT / "k8s"
 README = K8S / "README.md"
 OVERLAYS = sorted(path.parent for path in (K8S / "overlays").glob("*/kustomization.yaml"))
 TARGETS = [K8S / "base", *OVERLAYS]
+# Components every province's overlay includes (what the provinces share beyond the base).
+PRODUCTION_COMPONENT = K8S / "components" / "production"
+CNPG_COMPONENT = K8S / "components" / "cloudnative-pg"
+REQUIRED_COMPONENTS = {PRODUCTION_COMPONENT, CNPG_COMPONENT}
 # Optional kustomize components: never included by base/overlays, checked by rendering each overlay with them.
 KEDA_COMPONENT = K8S / "components" / "keda-media-workers"
+MONITORING_COMPONENT = K8S / "components" / "monitoring"
+TRACING_COMPONENT = K8S / "components" / "tracing"
+OPTIONAL_COMPONENTS = {KEDA_COMPONENT, MONITORING_COMPONENT, TRACING_COMPONENT}
 # Custom resources of that component: no schema is bundled, so their fields are checked by hand.
 KEDA_KINDS = frozenset({("keda.sh/v1alpha1", "ScaledObject")})
+MONITORING_KINDS = frozenset({("monitoring.coreos.com/v1", "PodMonitor")})  # validated with its vendored CRD schema
+# Custom resources are validated against their CRDs' schemas, vendored from the operators' repositories
+# (tests/integration/schemas/*.json, each naming its source: CloudNativePG's Cluster and ScheduledBackup, the
+# prometheus-operator's PodMonitor; openAPIV3Schema with the descriptions removed).
+CRD_SCHEMAS: dict[tuple[str, str], Any] = {
+    tuple(key.rsplit("/", 1)): schema  # type: ignore[misc]
+    for path in sorted((Path(__file__).parent / "schemas").glob("*.json"))
+    for key, schema in json.loads(path.read_text(encoding="utf-8"))["schemas"].items()
+}
+CNPG_CLUSTER = "platform-db"
 MEDIA_SOURCES = ROOT / "services" / "media"
 
 APP_IMAGE = "open-course-platform"  # one image, one process per Deployment
@@ -47,7 +66,7 @@ SERVICE_KEY_HOLDERS = {
     # course reads the minutes watched per run from learning (school report), its videos' facts from media
     "course": {"course", "learning", "media"},
 }
-PROVINCES = {"zhejiang": "33"}  # GB/T 2260 code each known overlay must deploy with
+PROVINCES = {"zhejiang": "33", "henan": "41"}  # GB/T 2260 code each known overlay must deploy with
 KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schemas the package bundles
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -185,6 +204,9 @@ def validation_errors(docs: tuple[Doc, ...], skip: frozenset[tuple[str, str]] = 
     for doc in docs:
         if (doc.get("apiVersion"), doc.get("kind")) in skip:
             continue
+        if (doc.get("apiVersion"), doc.get("kind")) in CRD_SCHEMAS:
+            errors += [f"{ref(doc)}: {problem}" for problem in custom_resource_problems(doc)]
+            continue
         try:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as error:
@@ -193,6 +215,31 @@ def validation_errors(docs: tuple[Doc, ...], skip: frozenset[tuple[str, str]] = 
         except kubernetes_validate.SchemaNotFoundError as error:
             errors.append(f"{ref(doc)}: {error.message}")
     return errors
+
+
+def _unknown_fields(value: Any, schema: dict[str, Any], where: str) -> list[str]:
+    """Fields the schema does not declare (the API server would prune them silently: kubectl's strict check)."""
+    if isinstance(value, dict) and "properties" in schema:
+        known = schema["properties"]
+        found = [f"{where}.{key}: unknown field" for key in value if key not in known]
+        return found + [problem for key, item in value.items() if key in known
+                        for problem in _unknown_fields(item, known[key], f"{where}.{key}")]
+    if isinstance(value, dict) and isinstance(schema.get("additionalProperties"), dict):
+        return [problem for key, item in value.items()
+                for problem in _unknown_fields(item, schema["additionalProperties"], f"{where}.{key}")]
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [problem for index, item in enumerate(value)
+                for problem in _unknown_fields(item, schema["items"], f"{where}[{index}]")]
+    return []
+
+
+def custom_resource_problems(doc: Doc) -> list[str]:
+    """A custom resource against its CRD's schema: types, required fields, enums, patterns, unknown fields."""
+    schema = CRD_SCHEMAS[(doc["apiVersion"], doc["kind"])]
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = [f"at {'/'.join(str(p) for p in error.absolute_path) or '(top level)'}: {error.message}"
+                for error in validator.iter_errors(doc)]
+    return problems + _unknown_fields(doc.get("spec", {}), schema["properties"]["spec"], "spec")
 
 
 def autoscaler_problems(docs: tuple[Doc, ...]) -> list[str]:
@@ -281,7 +328,7 @@ def test_app_containers_are_probed_locked_down_and_tagged(target: Path) -> None:
                 continue
             apps += 1
             where = f"{ref(doc)} container {container['name']}"
-            for probe in ("readinessProbe", "livenessProbe"):
+            for probe in ("readinessProbe", "livenessProbe") if doc["kind"] not in ("Job", "CronJob") else ():
                 if not container.get(probe):
                     problems.append(f"{where}: no {probe}")
             if effective(doc, container, "runAsNonRoot") is not True:
@@ -462,6 +509,9 @@ def test_every_secret_the_pods_need_is_documented(target: Path) -> None:
                 key_ref = env.get("valueFrom", {}).get("secretKeyRef")
                 if key_ref:
                     needed.setdefault(key_ref["name"], set()).add(key_ref["key"])
+    # The CloudNativePG operator creates <cluster>-app (username, password, host, port, dbname, uri...) itself.
+    for cluster in by_kind(render(target), "Cluster"):
+        documented[f"{cluster['metadata']['name']}-app"] = {"username", "password", "host", "port", "dbname", "uri"}
     problems = []
     for name, keys in sorted(needed.items()):
         if name not in documented:
@@ -538,9 +588,11 @@ def test_overlay_sets_a_namespace_and_the_host_province(overlay: Path) -> None:
         f"reach MinIO at, not the in-cluster {internal!r}"
     )
 
-    # ... and every process of the platform reads it.
+    # ... and every process of the platform reads it (the migration Job reads only its databases).
     name = config["metadata"]["name"]
     for doc in workloads(docs):
+        if doc["kind"] == "Job":
+            continue
         for container in containers(doc):
             if is_app(container):
                 sources = [s.get("configMapRef", {}).get("name") for s in container.get("envFrom", [])]
@@ -549,10 +601,14 @@ def test_overlay_sets_a_namespace_and_the_host_province(overlay: Path) -> None:
 
 def test_optional_components_are_not_included_by_default() -> None:
     for target in TARGETS:
-        kinds = {(doc.get("apiVersion"), doc.get("kind")) for doc in render(target)}
-        assert not kinds & KEDA_KINDS, f"{target_id(target)} renders KEDA resources: the component is optional"
+        docs = render(target)
+        kinds = {(doc.get("apiVersion"), doc.get("kind")) for doc in docs}
+        assert not kinds & (KEDA_KINDS | MONITORING_KINDS), f"{target_id(target)} renders an optional component"
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in (platform_config(docs).get("data") or {})
         config = yaml.safe_load((target / "kustomization.yaml").read_text(encoding="utf-8"))
-        assert not config.get("components"), f"{target_id(target)} includes components {config['components']}"
+        included = {(target / path).resolve() for path in config.get("components") or []}
+        expected = set() if target == K8S / "base" else REQUIRED_COMPONENTS
+        assert included == expected, f"{target_id(target)} includes components {sorted(map(str, included))}"
 
 
 @overlays
@@ -572,15 +628,17 @@ def test_keda_component_scales_media_workers_on_their_queue(overlay: Path) -> No
     problems = autoscaler_problems(docs)
     assert not problems, "\n".join(problems)
 
+    # Both work queues count: whole uploads and the chunks of long ones (docs/media-chunks.md).
     triggers = [t for t in scaled_object["spec"]["triggers"] if t["type"] == "nats-jetstream"]
-    assert len(triggers) == 1, "no nats-jetstream trigger"
-    meta = triggers[0]["metadata"]
-    assert meta["stream"] == "MEDIA" and meta["consumer"] == "media-workers", meta
-    assert int(meta["lagThreshold"]) >= 1
-    # ... the names the workers really use ...
+    assert {t["metadata"]["consumer"] for t in triggers} == {"media-workers", "media-chunk-workers"}, triggers
     sources = "\n".join(path.read_text(encoding="utf-8") for path in MEDIA_SOURCES.rglob("*.py"))
-    for name in (meta["stream"], meta["consumer"]):
-        assert f'"{name}"' in sources, f"services/media never names {name!r}: the scaler would watch nothing"
+    for trigger in triggers:
+        meta = trigger["metadata"]
+        assert meta["stream"] == "MEDIA" and int(meta["lagThreshold"]) >= 1, meta
+        # ... the names the workers really use ...
+        for name in (meta["stream"], meta["consumer"]):
+            assert f'"{name}"' in sources, f"services/media never names {name!r}: the scaler would watch nothing"
+        assert meta["natsServerMonitoringEndpoint"] == triggers[0]["metadata"]["natsServerMonitoringEndpoint"]
     # ... and a monitoring address KEDA (in its own namespace) reaches: a Service of this namespace on 8222.
     namespace = scaled_object["metadata"].get("namespace")
     match = re.fullmatch(r"([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)", meta["natsServerMonitoringEndpoint"])
@@ -629,12 +687,25 @@ def _rule_allows(rule: Doc, peer_key: str, peer: str, labels: dict[str, str], po
     return port_ok and (peers is None or any(_peer_matches(entry, peer, labels) for entry in peers))
 
 
+def operator_pods(docs: tuple[Doc, ...]) -> list[Doc]:
+    """The pods a CloudNativePG Cluster makes, as a workload: its instances' labels, PostgreSQL's port."""
+    return [{"kind": "StatefulSet", "metadata": {"name": cluster["metadata"]["name"]}, "spec": {"template": {
+        "metadata": {"labels": {**(cluster["spec"].get("inheritedMetadata") or {}).get("labels", {}),
+                                "cnpg.io/cluster": cluster["metadata"]["name"], "cnpg.io/podRole": "instance"}},
+        "spec": {"containers": [{"name": "postgres", "ports": [{"containerPort": 5432}]}]}}}}
+        for cluster in by_kind(docs, "Cluster")]
+
+
+REPLICATING = {"nats", "postgres"}  # apps whose pods talk to each other (routes, streaming replication)
+
+
 def allowed_flows(docs: tuple[Doc, ...]) -> set[tuple[str, str, int]]:
     """(from, to, port) between the rendered pods (and the ingress controller) that the policies let through."""
     policies = by_kind(docs, "NetworkPolicy")
-    pods = {app_of(doc): pod_labels(doc) for doc in workloads(docs)}
+    pods_docs = [*workloads(docs), *operator_pods(docs)]
+    pods = {app_of(doc): pod_labels(doc) for doc in pods_docs}
     ports = {app_of(doc): {p["containerPort"] for c in containers(doc) for p in c.get("ports", [])}
-             for doc in workloads(docs)}
+             for doc in pods_docs}
 
     def governed(app: str, kind: str) -> list[Doc]:
         return [p["spec"] for p in policies if kind in p["spec"].get("policyTypes", [])
@@ -644,7 +715,7 @@ def allowed_flows(docs: tuple[Doc, ...]) -> set[tuple[str, str, int]]:
     for destination, destination_ports in ports.items():
         for port in destination_ports:
             for source in [*pods, INGRESS]:
-                if source == destination and destination != "nats":
+                if source == destination and destination not in REPLICATING:
                     continue
                 source_labels = pods.get(source, {})
                 egress_ok = source == INGRESS or any(
@@ -673,9 +744,12 @@ def expected_flows(docs: tuple[Doc, ...]) -> set[tuple[str, str, int]]:
         assert "def build_worker(" in bootstrap, f"services/{service}/bootstrap.py has no build_worker"
         build = re.split(r"\n(?:async )?def ", bootstrap.split("def build_worker(", 1)[1], maxsplit=1)[0]
         flows |= {(worker, peer, 50051) for peer in re.findall(r"mesh\.(\w+)_addr", build)}
+    if by_kind(docs, "Cluster"):  # the operator's instances stream from the primary
+        flows.add(("postgres", "postgres", 5432))
     for app, doc in apps.items():
-        flows.add((app, "nats", 4222))
         for container in containers(doc):
+            if any(env["name"] == "NATS_USER" for env in container.get("env", [])):
+                flows.add((app, "nats", 4222))
             if any(env["name"].endswith("_DATABASE_URL") for env in container.get("env", [])):
                 flows.add((app, "postgres", 5432))
             if any(s.get("secretRef", {}).get("name") == "minio-credentials" for s in container.get("envFrom", [])):
@@ -708,6 +782,8 @@ def test_every_platform_process_signs_in_to_nats_as_itself_from_the_secret(targe
 
     problems = []
     for doc in workloads(render(target)):
+        if doc["kind"] == "Job":  # the migration Job talks to PostgreSQL only
+            continue
         for container in containers(doc):
             if not is_app(container):
                 continue
@@ -863,3 +939,286 @@ def test_the_production_nats_cluster_forms_and_replicates_streams(tmp_path: Path
             process.terminate()
         for process in processes:
             process.wait(10)
+
+
+# ---- provinces: what differs between two overlays ------------------------------------------------------------
+
+HASHED = re.compile(r"\b(platform-config|nats-config|minio-config)-[a-z0-9]{10}\b")
+# Everything a province sets for itself (paths of `flatten`, "Kind name: path"); two overlays differ in nothing else.
+PROVINCE_KEYS = [
+    r".*: (.*\.)?metadata\.labels\.course-platform/province",  # the province label on everything
+    r"ConfigMap platform-config: data\.(HOST_PROVINCE|IDENTITY_PUBLIC_URL|S3_PUBLIC_ENDPOINT)",  # province, hosts
+    r"ConfigMap minio-config: data\.MINIO_API_CORS_ALLOW_ORIGIN",  # the site's origin
+    r"Deployment [a-z-]+: spec\.template\.spec\.containers\[\d+\]\.image",  # the province's registry and tag
+    r"Deployment gateway: spec\.template\.spec\.containers\[0\]\.resources\..*",  # sizes
+    r"HorizontalPodAutoscaler (media-worker|learning): spec\.(min|max)Replicas",
+    r"StatefulSet (nats|minio): spec\.volumeClaimTemplates\[0\]\.spec\.resources\.requests\.storage",
+    r"Cluster platform-db: spec\.storage\.size",
+    r"Cluster platform-db: spec\.backup\.barmanObjectStore\.(destinationPath|endpointURL)",  # the province's S3
+]
+# ... and these it must set: a copy of another province's overlay that forgets one fails.
+PROVINCE_MUST_DIFFER = [
+    "ConfigMap platform-config: data.HOST_PROVINCE",
+    "ConfigMap platform-config: data.IDENTITY_PUBLIC_URL",
+    "ConfigMap platform-config: data.S3_PUBLIC_ENDPOINT",
+    "ConfigMap minio-config: data.MINIO_API_CORS_ALLOW_ORIGIN",
+    "Cluster platform-db: spec.backup.barmanObjectStore.destinationPath",
+]
+
+
+def flatten(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in flatten(item, f"{path}.{key}" if path else key).items()}
+    if isinstance(value, list):
+        return {k: v for index, item in enumerate(value) for k, v in flatten(item, f"{path}[{index}]").items()}
+    return {path: value}
+
+
+def province_neutral(docs: tuple[Doc, ...]) -> dict[str, Any]:
+    """Every field of every resource, keyed "Kind name: path", without the namespace and generated name suffixes."""
+    fields: dict[str, Any] = {}
+    for doc in docs:
+        doc = yaml.safe_load(HASHED.sub(r"\1", yaml.safe_dump(doc)))
+        doc["metadata"].pop("namespace", None)
+        name = "(the namespace)" if doc["kind"] == "Namespace" else doc["metadata"]["name"]
+        if doc["kind"] == "Namespace":
+            doc["metadata"].pop("name")
+        fields.update({f"{doc['kind']} {name}: {path}": item for path, item in flatten(doc).items()})
+    return fields
+
+
+def test_two_provinces_differ_only_in_what_a_province_sets() -> None:
+    assert {overlay.name for overlay in OVERLAYS} >= {"zhejiang", "henan"}
+    first, *others = OVERLAYS
+    one = province_neutral(render(first))
+    for overlay in others:
+        other = province_neutral(render(overlay))
+        differing = sorted(key for key in one.keys() | other.keys() if one.get(key) != other.get(key))
+        unexpected = [f"{key}: {one.get(key)!r} / {other.get(key)!r}" for key in differing
+                      if not any(re.fullmatch(pattern, key) for pattern in PROVINCE_KEYS)]
+        assert not unexpected, (
+            f"{target_id(first)} and {target_id(overlay)} differ beyond what a province sets (move what they share "
+            "into base/ or a component, or add the key to PROVINCE_KEYS):\n  " + "\n  ".join(unexpected))
+        missing = [key for key in PROVINCE_MUST_DIFFER if key not in differing]
+        assert not missing, f"{target_id(overlay)} keeps {target_id(first)}'s {missing}"
+        namespaces = {doc["metadata"]["namespace"] for docs in (render(first), render(overlay)) for doc in docs
+                      if "namespace" in doc["metadata"]}
+        assert len(namespaces) == 2, f"the overlays share a namespace: {namespaces}"
+
+
+def test_each_province_deploys_under_its_own_policy_layer() -> None:
+    """HOST_PROVINCE makes the schools created there the province's, and their policies resolve through its layer:
+    Henan's (seed 004 annex 2) is filed as province 41's by the course service's migrations; Zhejiang's numbers are
+    the platform defaults (1 credit = 240 minutes)."""
+    from services.course.domain.policy import HENAN_PROVINCE_CODE, HENAN_PROVINCE_POLICY, PLATFORM_DEFAULTS
+
+    assert PROVINCES["henan"] == HENAN_PROVINCE_CODE and HENAN_PROVINCE_POLICY["video_recommended_max_minutes"] == 20
+    filed = "\n".join(path.read_text(encoding="utf-8")
+                      for path in (ROOT / "services/course/migrations/versions").glob("c0ffee*.py"))
+    assert f'HENAN = "{HENAN_PROVINCE_CODE}"' in filed, "no migration files province 41's policy layer"
+    assert PROVINCES["zhejiang"] == "33" and PLATFORM_DEFAULTS["minutes_per_credit"] == 240
+    for overlay in OVERLAYS:
+        assert platform_config(render(overlay))["data"]["HOST_PROVINCE"] == PROVINCES[overlay.name]
+
+
+# ---- PostgreSQL through CloudNativePG --------------------------------------------------------------------------
+
+@overlays
+def test_production_postgresql_is_a_cloudnative_pg_cluster_with_backups(overlay: Path) -> None:
+    docs = render(overlay)
+    assert not [doc for doc in docs if doc["metadata"]["name"] in ("postgres", "postgres-headless")
+                and doc["kind"] in ("StatefulSet", "Service")], "the base's single PostgreSQL is still rendered"
+    (cluster,) = by_kind(docs, "Cluster")
+    spec = cluster["spec"]
+    assert cluster["metadata"]["name"] == CNPG_CLUSTER and spec["instances"] == 3
+    assert spec["storage"]["size"] and spec["affinity"]["enablePodAntiAffinity"] is True
+    assert spec["bootstrap"]["initdb"] == {"database": "platform", "owner": "platform"}
+    assert (spec.get("inheritedMetadata") or {}).get("labels", {}).get("app") == "postgres", \
+        "the instances must carry app: postgres, which the platform's NetworkPolicies name"
+    store = spec["backup"]["barmanObjectStore"]
+    assert re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]+/.*", store["destinationPath"]) and store["endpointURL"]
+    credentials = store["s3Credentials"]
+    assert {credentials[key]["name"] for key in ("accessKeyId", "secretAccessKey")} == {"platform-db-backup-s3"}
+    documented = documented_secrets()["platform-db-backup-s3"]
+    assert {credentials[key]["key"] for key in ("accessKeyId", "secretAccessKey")} <= documented
+    assert re.fullmatch(r"[1-9][0-9]*[dwm]", spec["backup"]["retentionPolicy"])
+    assert "system" in spec["imageName"], "barmanObjectStore needs an image with barman-cloud (a system image)"
+    (scheduled,) = by_kind(docs, "ScheduledBackup")
+    assert scheduled["spec"]["cluster"]["name"] == CNPG_CLUSTER and scheduled["spec"]["method"] == "barmanObjectStore"
+    assert len(scheduled["spec"]["schedule"].split()) == 6, "the operator's cron has six fields, seconds first"
+
+    # Every database user reaches the primary with the operator's credentials, and nothing else.
+    for doc in workloads(docs):
+        for container in containers(doc):
+            env = {e["name"]: e for e in container.get("env", [])}
+            for name, entry in env.items():
+                if name.endswith("_DATABASE_URL"):
+                    assert entry.get("value", "").startswith("postgresql+asyncpg://$(DATABASE_USER):"
+                                                             "$(DATABASE_PASSWORD)@platform-db-rw:5432/platform"), \
+                        f"{ref(doc)}: {name} is {entry}"
+                    assert "valueFrom" not in entry, f"{ref(doc)}: {name} has both a value and a valueFrom"
+                    for variable, key in (("DATABASE_USER", "username"), ("DATABASE_PASSWORD", "password")):
+                        assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": f"{CNPG_CLUSTER}-app",
+                                                                              "key": key}
+
+    # The operator (namespace cnpg-system) reaches the instances on 8000 and 5432.
+    reaches = set()
+    for policy in by_kind(docs, "NetworkPolicy"):
+        if policy["spec"]["podSelector"].get("matchLabels") != {"cnpg.io/cluster": CNPG_CLUSTER}:
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                if (peer.get("namespaceSelector") or {}).get("matchLabels") == \
+                        {"kubernetes.io/metadata.name": "cnpg-system"}:
+                    reaches |= {p["port"] for p in rule.get("ports", [])}
+    assert reaches == {8000, 5432}, f"the operator reaches the instances on {reaches}"
+
+
+def test_the_cloudnative_pg_schema_check_finds_mistakes() -> None:
+    (cluster,) = by_kind(render(OVERLAYS[0]), "Cluster")
+    assert custom_resource_problems(cluster) == []
+    broken = yaml.safe_load(yaml.safe_dump(cluster))
+    broken["spec"]["instances"] = "three"
+    broken["spec"]["backup"]["retentionPolicy"] = "30 days"
+    broken["spec"]["backup"]["barmanObjectStore"]["destinationpath"] = "s3://typo/"
+    del broken["spec"]["backup"]["barmanObjectStore"]["destinationPath"]
+    problems = "\n".join(custom_resource_problems(broken))
+    for expected in ("'three' is not of type 'integer'", "does not match", "'destinationPath' is a required",
+                     "destinationpath: unknown field"):
+        assert expected in problems, problems
+
+
+def env_reference_problems(doc: Doc, config_maps: dict[str, dict[str, str]]) -> list[str]:
+    """Kubernetes expands $(NAME) only for a variable defined before it: by envFrom, or above in env. Named later,
+    or nowhere, it stays as the literal text `$(NAME)`."""
+    problems = []
+    for container in containers(doc):
+        sources = container.get("envFrom", [])
+        defined = {key for source in sources if "configMapRef" in source
+                   for key in config_maps.get(source["configMapRef"]["name"], {})}
+        from_secrets = any("secretRef" in source for source in sources)  # keys unknown here
+        names = [env["name"] for env in container.get("env", [])]
+        for index, env in enumerate(container.get("env", [])):
+            for name in re.findall(r"\$\((\w+)\)", env.get("value", "")):
+                if name in defined:
+                    continue
+                if name in names[index:]:
+                    problems.append(f"{ref(doc)}: {env['name']} names $({name}), which is defined after it")
+                elif not from_secrets:
+                    problems.append(f"{ref(doc)}: {env['name']} names $({name}), which is defined nowhere")
+            defined.add(env["name"])
+    return problems
+
+
+@targets
+def test_environment_references_name_variables_defined_before_them(target: Path) -> None:
+    docs = render(target)
+    config_maps = {doc["metadata"]["name"]: doc.get("data") or {} for doc in by_kind(docs, "ConfigMap")}
+    problems = [problem for doc in workloads(docs) for problem in env_reference_problems(doc, config_maps)]
+    assert not problems, "\n".join(problems)
+    # ... and the check sees a reference made too early.
+    wrong = {"kind": "Job", "metadata": {"name": "x"}, "spec": {"template": {"spec": {"containers": [{"env": [
+        {"name": "URL", "value": "postgresql://$(USER)@db"}, {"name": "USER", "value": "u"}]}]}}}}
+    assert env_reference_problems(wrong, config_maps) == ["Job x: URL names $(USER), which is defined after it"]
+
+
+# ---- migrations as a Job ------------------------------------------------------------------------------------------
+
+@targets
+def test_a_job_migrates_every_service_and_the_services_only_check(target: Path) -> None:
+    from servicekit.migrations import SERVICES
+
+    docs = render(target)
+    assert platform_config(docs)["data"]["MIGRATE_ON_START"] == "false"
+    (job,) = [doc for doc in by_kind(docs, "Job") if doc["metadata"]["name"] == "migrate"]
+    (container,) = containers(job)
+    assert container["command"] == ["python", "-m", "servicekit.migrations", "upgrade"]
+    assert pod_spec(job)["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] >= 1
+    job_env = {e["name"]: e for e in container["env"]}
+    # Each service's database and schema, exactly as its own Deployment reads them.
+    for service in SERVICES:
+        (deployment,) = [doc for doc in by_kind(docs, "Deployment") if doc["metadata"]["name"] == service]
+        own = {e["name"]: e for c in containers(deployment) for e in c.get("env", [])}
+        for key in (f"{service.upper()}_DATABASE_URL", f"{service.upper()}_DATABASE_SCHEMA"):
+            assert job_env.get(key) == own[key], f"Job migrate: {key} differs from Deployment {service}'s"
+    # `kubectl apply -l app.kubernetes.io/component=migration` applies the Job alone, which needs no ConfigMap.
+    labelled = [ref(doc) for doc in docs
+                if (doc["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "migration"]
+    assert labelled == [ref(job)], labelled
+    assert not container.get("envFrom")
+
+
+# ---- metrics, dashboards, traces -----------------------------------------------------------------------------------
+
+METRICS_PORT = 9464
+ANNOTATIONS = {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+               "prometheus.io/path": "/metrics"}
+
+
+def platform_processes(docs: tuple[Doc, ...]) -> list[Doc]:
+    return [doc for doc in by_kind(docs, "Deployment") if any(is_app(c) for c in containers(doc))]
+
+
+@targets
+def test_every_platform_process_serves_metrics_to_the_monitoring_namespace(target: Path) -> None:
+    docs = render(target)
+    assert platform_config(docs)["data"]["METRICS_PORT"] == str(METRICS_PORT)
+    processes = platform_processes(docs)
+    assert {app_of(doc) for doc in processes} >= GRPC_SERVICES | GRPC_WORKERS | {"gateway"}
+    scrapers = [policy["spec"] for policy in by_kind(docs, "NetworkPolicy") if any(
+        (peer.get("namespaceSelector") or {}).get("matchLabels") == {"kubernetes.io/metadata.name": "monitoring"}
+        and any(p.get("port") == METRICS_PORT for p in rule.get("ports", []))
+        for rule in policy["spec"].get("ingress", []) for peer in rule.get("from", []))]
+    problems = []
+    for doc in processes:
+        annotations = doc["spec"]["template"]["metadata"].get("annotations") or {}
+        if {k: annotations.get(k) for k in ANNOTATIONS} != ANNOTATIONS:
+            problems.append(f"{ref(doc)}: pod annotations {annotations}")
+        (app,) = [c for c in containers(doc) if is_app(c)]
+        if {"name": "metrics", "containerPort": METRICS_PORT} not in app.get("ports", []):
+            problems.append(f"{ref(doc)}: no container port metrics:{METRICS_PORT}")
+        if any(e["name"] == "METRICS_PORT" for e in app.get("env", [])):
+            problems.append(f"{ref(doc)}: METRICS_PORT overridden in env (platform-config sets it)")
+        if not any(_selects(spec["podSelector"], pod_labels(doc)) for spec in scrapers):
+            problems.append(f"{ref(doc)}: no NetworkPolicy lets the monitoring namespace scrape {METRICS_PORT}")
+    assert not problems, "\n".join(problems)
+
+
+def _selects_expressions(selector: Doc, labels: dict[str, str]) -> bool:
+    return all(labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", []))
+
+
+@overlays
+def test_monitoring_component_scrapes_every_process_and_ships_the_dashboard(overlay: Path) -> None:
+    docs = render_with_component(overlay, MONITORING_COMPONENT)
+    errors = validation_errors(docs)  # the PodMonitor against the prometheus-operator's CRD schema
+    assert not errors, "with the monitoring component:\n  " + "\n  ".join(errors)
+    (monitor,) = by_kind(docs, "PodMonitor")
+    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+    assert monitor["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
+    for doc in platform_processes(docs):
+        assert _selects_expressions(monitor["spec"]["selector"], pod_labels(doc)), f"{ref(doc)} is not scraped"
+    (dashboard,) = [doc for doc in by_kind(docs, "ConfigMap") if doc["metadata"]["name"] == "platform-dashboard"]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    shipped = (MONITORING_COMPONENT / "dashboards" / "platform.json").read_text(encoding="utf-8")
+    assert json.loads(dashboard["data"]["platform.json"]) == json.loads(shipped)
+
+
+@overlays
+def test_tracing_component_names_every_process_and_sets_the_collector(overlay: Path) -> None:
+    docs = render_with_component(overlay, TRACING_COMPONENT)
+    errors = validation_errors(docs)
+    assert not errors, "with the tracing component:\n  " + "\n  ".join(errors)
+    endpoint = platform_config(docs)["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    match = re.fullmatch(r"http://[a-z0-9-]+\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)", endpoint)
+    assert match, endpoint
+    egress = [policy["spec"] for policy in by_kind(docs, "NetworkPolicy") if any(
+        (peer.get("namespaceSelector") or {}).get("matchLabels") == {"kubernetes.io/metadata.name": match.group(1)}
+        and any(p.get("port") == int(match.group(2)) for p in rule.get("ports", []))
+        for rule in policy["spec"].get("egress", []) for peer in rule.get("to", []))]
+    for doc in platform_processes(docs):
+        (app,) = [c for c in containers(doc) if is_app(c)]
+        env = {e["name"]: e for e in app["env"]}
+        assert env["OTEL_SERVICE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['app']", ref(doc)
+        assert pod_labels(doc)["app"] == app_of(doc)
+        assert any(_selects(spec["podSelector"], pod_labels(doc)) for spec in egress), f"{ref(doc)} cannot export"

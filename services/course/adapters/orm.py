@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 
 from servicekit.clock import utcnow
 from servicekit.db import TYPE_ANNOTATION_MAP, new_id
+from servicekit.grams import GramIndex, folded, gram_table
 from servicekit.outbox import messaging_tables
 from servicekit.pinyin import name_key
 
@@ -355,3 +356,17 @@ class LeaderBar(Base):
     project_id: Mapped[str] = mapped_column(String(36))
     until: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+# The course and registry searches' gram indexes (servicekit.grams), each in one scope and unranked: a search takes
+# the candidates' ids and keeps its own order. Courses: the folded name (field 0) and its pinyin (field 1);
+# registry entries: the folded name (0) and leader's name (1).
+COURSES_SCOPE, REGISTRY_SCOPE = "courses", "registry"
+course_grams = gram_table(Base.metadata, "course_grams", rank_length=1)
+COURSE_GRAMS = GramIndex(course_grams, None, Course, scope_of=lambda _course: COURSES_SCOPE,
+                         rank_of=lambda _course: "",
+                         texts_of=lambda course: (folded(course.name), course.name_pinyin)).watch()
+registry_grams = gram_table(Base.metadata, "registry_grams", rank_length=1)
+REGISTRY_GRAMS = GramIndex(registry_grams, None, RegistryEntry,
+                           scope_of=lambda _entry: REGISTRY_SCOPE, rank_of=lambda _entry: "",
+                           texts_of=lambda entry: (folded(entry.name), folded(entry.leader_name))).watch()

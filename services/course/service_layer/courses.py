@@ -16,12 +16,16 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database, new_id
 from servicekit.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.grams import folded
 from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
 from servicekit.pinyin import matches_any as pinyin_matches
+from servicekit.pinyin import pinyin_query
 from servicekit.reviews import ScopeType, request_review
 from servicekit.search import contains
 from services.course.adapters.orm import (
+    COURSE_GRAMS,
+    COURSES_SCOPE,
     Category,
     ClassStudent,
     Course,
@@ -275,6 +279,9 @@ class CourseHandlers(PlanHandlers, RunHandlers):
             statement = statement.where(or_(contains(Course.name, query.strip()),
                                             *pinyin_matches(Course.name_pinyin, query)))  # "sjjg": 数据结构
         async with self.db.transaction() as session:
+            if query.strip():  # candidates off the gram index (servicekit.grams), verified by the LIKE above
+                statement = statement.where(Course.id.in_(await COURSE_GRAMS.matching(
+                    session, COURSES_SCOPE, {0: folded(query.strip()), 1: pinyin_query(query)})))
             courses, token, total = await fetch_page(
                 session, statement.order_by(Course.updated_at.desc()), page_size, page_token)
             policies: dict[str, policy_rules.EffectivePolicy] = {}

@@ -15,13 +15,22 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.grams import folded
 from servicekit.outbox import emit_many
 from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review, requested_subject, review_requested
 from servicekit.search import contains
 from servicekit.spreadsheets import read_rows, xlsx_template
 from servicekit.text import check_text
-from services.course.adapters.orm import Course, RegistryChange, RegistryEntry, Term, outbox
+from services.course.adapters.orm import (
+    REGISTRY_GRAMS,
+    REGISTRY_SCOPE,
+    Course,
+    RegistryChange,
+    RegistryEntry,
+    Term,
+    outbox,
+)
 from services.course.domain import courses as rules
 from services.course.domain import runs as run_rules
 from services.course.service_layer.courses import announce_course
@@ -204,11 +213,14 @@ class RegistryHandlers:
             raise PermissionDenied("school admins, teachers and the provincial center read the registry")
         if status:
             statement = statement.where(RegistryEntry.status == status)
+        text = query.strip()
         if query:
-            text = query.strip()
             statement = statement.where(or_(contains(RegistryEntry.name, text),
                                             contains(RegistryEntry.leader_name, text)))
         async with self.db.read() as session:  # reads wait for no writer (a big import filing meanwhile)
+            if text:  # candidates off the gram index (servicekit.grams), verified by the LIKE above
+                statement = statement.where(RegistryEntry.id.in_(await REGISTRY_GRAMS.matching(
+                    session, REGISTRY_SCOPE, {0: folded(text), 1: folded(text)})))
             return await fetch_page(session, statement.order_by(RegistryEntry.created_at), page_size, page_token)
 
     async def get_entry(self, caller: Caller, entry_id: str) -> RegistryEntry:

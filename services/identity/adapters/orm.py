@@ -9,8 +9,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from servicekit.clock import utcnow
 from servicekit.db import TYPE_ANNOTATION_MAP, new_id
+from servicekit.grams import GramIndex, folded, gram_table
 from servicekit.outbox import messaging_tables
 from servicekit.pinyin import name_key
+from services.identity.domain.rules import UserStatus
 
 
 class Base(DeclarativeBase):
@@ -41,6 +43,15 @@ class School(Base):
     def _keep_pinyin(self, _key: str, name: str) -> str:
         self.name_pinyin = name_key(name)
         return name
+
+
+# The school search's gram index (servicekit.grams): every school in one scope, ranked by code as listed; fields
+# 0, 1 and 2 are the name and the code (folded as LIKE folds them) and the name's pinyin.
+SCHOOLS_SCOPE = "schools"
+school_grams = gram_table(Base.metadata, "school_grams", rank_length=20)
+SCHOOL_GRAMS = GramIndex(school_grams, None, School, scope_of=lambda _school: SCHOOLS_SCOPE,
+                         rank_of=lambda school: school.code,
+                         texts_of=lambda school: (folded(school.name), folded(school.code), school.name_pinyin)).watch()
 
 
 class College(Base):
@@ -92,6 +103,25 @@ class User(Base):
     def _keep_pinyin(self, _key: str, name: str) -> str:
         self.name_pinyin = name_key(name)  # bulk imports (imports.py) set it in their rows
         return name
+
+
+# The teacher search's gram index (servicekit.grams): only active teachers are in it (one scope, so FindTeachers'
+# posting lists hold no students), ranked by name as FindTeachers lists them; fields 0 and 1 are the name (folded
+# as LIKE folds it) and its pinyin. Bulk imports write their rows themselves (imports.py, `teacher_gram_rows`).
+TEACHERS_SCOPE = "teachers"
+user_grams = gram_table(Base.metadata, "user_grams")
+
+
+def teacher_scope(user: User) -> str | None:
+    return TEACHERS_SCOPE if user.role == "teacher" and user.status == UserStatus.ACTIVE else None
+
+
+def teacher_texts(name: str | None, name_pinyin: str | None) -> tuple[str, str]:
+    return folded(name), name_pinyin or ""
+
+
+TEACHER_GRAMS = GramIndex(user_grams, None, User, scope_of=teacher_scope, rank_of=lambda user: user.name,
+                          texts_of=lambda user: teacher_texts(user.name, user.name_pinyin)).watch()
 
 
 class RefreshToken(Base):

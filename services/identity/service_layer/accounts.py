@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union
 
 from contracts.identity.v1 import identity_pb2
 from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
+from servicekit.grams import folded
 from servicekit.pinyin import matches_any as pinyin_matches
+from servicekit.pinyin import pinyin_query
 from servicekit.search import contains
 from services.identity.adapters import credentials
-from services.identity.adapters.orm import College, School, User
+from services.identity.adapters.orm import TEACHER_GRAMS, TEACHERS_SCOPE, College, School, User
 from services.identity.adapters.sheets import SheetRow
 from services.identity.domain import colleges, rules
 from services.identity.domain.rules import UserStatus
@@ -167,17 +169,26 @@ class AccountHandlers:
 
     async def find_teachers(self, caller: Caller, query: str) -> list[tuple[User, School]]:
         """Teachers of any school, for course teams: exact id, username or phone, or part of the name or of its
-        pinyin ("zs" or "zhangsan" for 张三)."""
+        pinyin ("zs" or "zhangsan" for 张三); the first 20 by name (then id)."""
         caller.require_role("teacher", "school_admin", "center_admin", "platform_admin")
         query = query.strip()
         if len(query) < 2:
             raise InvalidArgument("search with at least 2 characters")
+        exact = or_(User.id == query, User.username == query, User.phone == query)
         async with self.db.read() as session:
-            rows = await session.execute(
-                select(User, School).join(School, School.id == User.school_id).where(
+            # The name and pinyin candidates come from the gram index of active teachers (servicekit.grams), the
+            # exact keys from their unique columns; the LIKE as before verifies them.
+            candidates = await TEACHER_GRAMS.candidates(session, TEACHERS_SCOPE,
+                                                        {0: folded(query), 1: pinyin_query(query)})
+            exact_rows = select(User.id.label("owner_id"), User.name.label("rank")).where(exact)
+            if candidates.rows is None:
+                rows = exact_rows.subquery("found")
+            else:
+                rows = union(exact_rows, select(candidates.rows.c.owner_id, candidates.rows.c.rank)).subquery("found")
+            result = await session.execute(
+                select(User, School).join(rows, rows.c.owner_id == User.id)
+                .join(School, School.id == User.school_id).where(
                     User.role == "teacher", User.status == UserStatus.ACTIVE,
-                    or_(User.id == query, User.username == query, User.phone == query,
-                        contains(User.name, query), *pinyin_matches(User.name_pinyin, query)),
-                ).order_by(User.name).limit(20))
-            return [(user, school) for user, school in rows]
-
+                    or_(exact, contains(User.name, query), *pinyin_matches(User.name_pinyin, query)),
+                ).order_by(rows.c.rank, rows.c.owner_id).limit(20))
+            return [(user, school) for user, school in result]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servicekit.clock import utcnow
 from servicekit.db import Database, new_id
 from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from servicekit.metrics import RATE_LIMIT_REFUSALS
 from services.identity.adapters import credentials
 from services.identity.adapters.orm import EmailVerification, User
 from services.identity.domain import learners, rules
@@ -139,8 +140,13 @@ class LearnerHandlers:
             in_the_hour = await session.scalar(
                 select(func.count()).select_from(EmailVerification).where(
                     EmailVerification.user_id == user.id, EmailVerification.created_at > now - timedelta(hours=1)))
-            learners.check_may_send_code(
-                learners.LastCode(last.created_at, self._usable(last, now)) if last else None, in_the_hour or 0, now)
+            try:
+                learners.check_may_send_code(
+                    learners.LastCode(last.created_at, self._usable(last, now)) if last else None, in_the_hour or 0,
+                    now)
+            except FailedPrecondition:
+                RATE_LIMIT_REFUSALS.labels(limit="verification_code_resend").inc()
+                raise
             expires_at = await self._mail_code(session, user, now)
         self.mail_written()
         return LearnerRegistration(user, expires_at)

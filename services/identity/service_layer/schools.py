@@ -14,11 +14,21 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.grams import fetch_search_page, folded
 from servicekit.pinyin import matches_any as pinyin_matches
+from servicekit.pinyin import pinyin_query
 from servicekit.reviews import ScopeType, request_review
 from servicekit.search import contains
 from services.identity.adapters import credentials
-from services.identity.adapters.orm import Province, School, SchoolApplication, User, outbox
+from services.identity.adapters.orm import (
+    SCHOOL_GRAMS,
+    SCHOOLS_SCOPE,
+    Province,
+    School,
+    SchoolApplication,
+    User,
+    outbox,
+)
 from services.identity.adapters.sheets import SheetRow
 from services.identity.domain import rules
 from services.identity.domain.rules import ApplicationStatus
@@ -53,11 +63,16 @@ class SchoolHandlers:
         statement = select(School)
         if province_code:
             statement = statement.where(School.province_code == province_code)
-        if query:
-            text = query.strip()
-            statement = statement.where(or_(contains(School.name, text), contains(School.code, text),
-                                            *pinyin_matches(School.name_pinyin, text)))
-        return await read_page(self.db, statement.order_by(School.code), page_size, page_token)
+        text = query.strip()
+        if not text:
+            return await read_page(self.db, statement.order_by(School.code), page_size, page_token)
+        # The gram index gives the candidates (servicekit.grams), the LIKE as before verifies them.
+        statement = statement.where(or_(contains(School.name, text), contains(School.code, text),
+                                        *pinyin_matches(School.name_pinyin, text))).order_by(School.code)
+        async with self.db.read() as session:
+            candidates = await SCHOOL_GRAMS.candidates(session, SCHOOLS_SCOPE, {
+                0: folded(text), 1: folded(text), 2: pinyin_query(text)})
+            return Page(*await fetch_search_page(session, statement, School.id, candidates, page_size, page_token))
 
     async def create_school(self, caller: Caller, code: str, name: str, province_code: str) -> School:
         caller.require_role("platform_admin", "center_admin")

@@ -16,6 +16,7 @@ from servicekit.auth import REVOCATION_SUBJECT, Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database, new_id
 from servicekit.errors import DomainError, FailedPrecondition, InvalidArgument, PermissionDenied, Unauthenticated
+from servicekit.metrics import ACCOUNT_LOCKOUTS, RATE_LIMIT_REFUSALS, SIGN_IN_FAILURES
 from servicekit.outbox import emit
 from services.identity.adapters import captcha_image, credentials, guard_store
 from services.identity.adapters.orm import CaptchaChallenge, RefreshToken, School, User, outbox
@@ -91,8 +92,12 @@ class SignInHandlers:
         if not login or not password:
             raise InvalidArgument("give a username, phone number or e-mail address, and a password")
         lock = self._signing_in.setdefault(login, asyncio.Lock())
-        async with lock:
-            return await self._login(login, password, captcha_id, captcha_answer)
+        try:
+            async with lock:
+                return await self._login(login, password, captcha_id, captcha_answer)
+        except DomainError as refusal:  # its reason is a code (ACCOUNT_LOCKED ...); a wrong password has none
+            SIGN_IN_FAILURES.labels(reason=refusal.reason or "WRONG_CREDENTIALS").inc()
+            raise
 
     async def _login(self, login: str, password: str, captcha_id: str, captcha_answer: str) -> TokenPair:
         now = self.clock()
@@ -127,6 +132,7 @@ class SignInHandlers:
             if not correct:
                 if guards.locks_after(counted):
                     await guard_store.lock(session, key, guards.lock_ends(now), now)
+                    ACCOUNT_LOCKOUTS.inc()
             else:
                 await guard_store.clear(session, key, now)
                 assert user is not None
@@ -310,6 +316,7 @@ class SignInHandlers:
         if counted is None:
             assert state is not None
             until = f"after {state.locked_until:%Y-%m-%d %H:%M} UTC" if state.locked_until else "in a few minutes"
+            RATE_LIMIT_REFUSALS.labels(limit="password_change_attempts").inc()
             raise PermissionDenied(f"too many wrong current passwords: try the password change again {until}",
                                    reason="PASSWORD_CHANGE_LOCKED")
         correct = await self._verify(user, old_password)

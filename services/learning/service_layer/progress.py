@@ -20,6 +20,8 @@ from servicekit.auth import Caller
 from servicekit.clock import timestamp, utcnow
 from servicekit.db import Database
 from servicekit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.grpc_server import status_for
+from servicekit.metrics import progress_report
 from servicekit.outbox import emit
 from servicekit.playback import issue_grant
 from servicekit.service_keys import SERVICE_ROLE
@@ -194,6 +196,15 @@ class ProgressHandlers:
         return StartedPlay(play, credited, token, grant.expires_at)
 
     async def report(self, caller: Caller, play_id: str, reports: Sequence[rules.Report]) -> Receipt:
+        try:
+            receipt = await self._report(caller, play_id, reports)
+        except DomainError as refusal:  # counted by its reason code, else its status (NOT_FOUND: an unknown play)
+            progress_report(refusal.reason or status_for(refusal).name)
+            raise
+        progress_report(None)
+        return receipt
+
+    async def _report(self, caller: Caller, play_id: str, reports: Sequence[rules.Report]) -> Receipt:
         if not reports:
             raise InvalidArgument("report at least one watched segment")
         if len(reports) > rules.MAX_SEGMENTS_PER_REPORT:

@@ -9,6 +9,7 @@ inside the caller's workdir.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
@@ -28,6 +29,7 @@ from pathlib import Path
 from services.media.domain.encoding import (
     EncodingProfile,
     Rung,
+    encoder_options,
     gop_frames,
     output_fps,
     progressive_rung,
@@ -234,16 +236,12 @@ def transcode_command(src: Path, demuxer: str, probe: ProbeResult, workdir: Path
     graph = [f"[0:v:0]{','.join(prefix)},split={len(rungs)}{''.join(f'[{label}]' for label in labels)}"]
     graph += [f"[{label}]scale=-2:{rung.height},format=yuv420p[v{index}]"
               for index, (label, rung) in enumerate(zip(labels, rungs, strict=True))]
-    command = [*_ffmpeg_head(ffmpeg, progress=True), *input_options(demuxer), "-i", input_url(src),
-               "-filter_complex", ";".join(graph)]
+    command = [*_ffmpeg_head(ffmpeg, progress=True), *thread_options(profile), *input_options(demuxer),
+               "-i", input_url(src), "-filter_complex", ";".join(graph)]
     progressive = outputs[progressive_rung(profile, rungs).name]
     for index, rung in enumerate(rungs):
         target = outputs[rung.name]
-        command += ["-map", f"[v{index}]", "-map", "0:a:0?",
-                    "-c:v", "libx264", "-preset", profile.preset, "-profile:v", "high", "-pix_fmt", "yuv420p",
-                    "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k",
-                    "-bufsize", f"{rung.bufsize_kbps}k",
-                    "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        command += ["-map", f"[v{index}]", "-map", "0:a:0?", *rung_video_options(profile, rung, gop),
                     "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k", "-ar", str(profile.audio_sample_rate),
                     "-ac", str(profile.audio_channels), *_strip_metadata(),
                     # the fps filter repeats frames across gaps: never more than the real duration needs
@@ -252,6 +250,21 @@ def transcode_command(src: Path, demuxer: str, probe: ProbeResult, workdir: Path
             command += ["-movflags", "+faststart"]
         command += [*output_options(), "-f", "mp4", str(target)]
     return command
+
+
+def thread_options(profile: EncodingProfile) -> list[str]:
+    """Decoding and filtering threads (before the input); the encoder's are in `rung_video_options`."""
+    if not profile.threads:
+        return []
+    return ["-threads", str(profile.threads), "-filter_complex_threads", str(profile.threads)]
+
+
+def rung_video_options(profile: EncodingProfile, rung: Rung, gop: int) -> list[str]:
+    """One rung's H.264 encoding: the same for a whole file and for each chunk of one, so their GOPs line up."""
+    threads = ["-threads", str(profile.threads)] if profile.threads else []
+    return [*encoder_options(profile), "-pix_fmt", "yuv420p", *threads,
+            "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.maxrate_kbps}k", "-bufsize", f"{rung.bufsize_kbps}k",
+            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
 
 
 def hls_package_command(rung_mp4: Path, rung_name: str, workdir: Path, profile: EncodingProfile,
@@ -378,9 +391,69 @@ class _Completed:
     stderr_tail: str
 
 
+class Pausable:
+    """The running tool of a job that may wait: a more urgent job stops it (SIGSTOP to its process group) and lets it
+    go on after (SIGCONT); the time stopped does not count against the tool's time limit. One job at a time."""
+
+    def __init__(self) -> None:
+        self._process: asyncio.subprocess.Process | None = None
+        self._paused_at: float | None = None
+        self._paused_total = 0.0
+
+    def attach(self, process: asyncio.subprocess.Process) -> None:
+        self._process, self._paused_total = process, 0.0
+        if self._paused_at is not None:
+            self._paused_at = time.monotonic()
+            self._signal(signal.SIGSTOP)
+
+    def detach(self) -> None:
+        self._process = None
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+            self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused_total += time.monotonic() - self._paused_at
+            self._paused_at = None
+            self._signal(signal.SIGCONT)
+
+    def paused_seconds(self) -> float:
+        now = time.monotonic()
+        return self._paused_total + (now - self._paused_at if self._paused_at is not None else 0.0)
+
+    def _signal(self, number: int) -> None:
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, number)
+
+
+async def _within(work: Awaitable[int], time_limit: float, pausable: Pausable | None) -> int:
+    """`work`'s result, or TimeoutError after `time_limit` seconds not counting the time the tool was paused."""
+    if pausable is None:
+        return await asyncio.wait_for(work, time_limit)
+    started = time.monotonic()
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            remaining = time_limit + pausable.paused_seconds() - (time.monotonic() - started)
+            if remaining <= 0:
+                raise TimeoutError
+            done, _ = await asyncio.wait({task}, timeout=min(remaining, 1.0))
+            if done:
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+
 async def run_tool(args: Sequence[str], *, time_limit: float, duration: float | None = None,
                    on_progress: Callable[[float], Awaitable[None]] | None = None,
-                   on_line: Callable[[bytes], None] | None = None) -> _Completed:
+                   on_line: Callable[[bytes], None] | None = None, pausable: Pausable | None = None) -> _Completed:
     """Run one ffmpeg/ffprobe as an argument list; kill its process group after `time_limit` seconds.
 
     With `on_progress` and `duration`, stdout is read as `-progress` lines and turned into fractions of `duration`;
@@ -434,14 +507,18 @@ async def run_tool(args: Sequence[str], *, time_limit: float, duration: float | 
         await asyncio.gather(read_stdout(), read_stderr())
         return await process.wait()
 
+    if pausable is not None:
+        pausable.attach(process)
     try:
-        returncode = await asyncio.wait_for(complete(), time_limit)
+        returncode = await _within(complete(), time_limit, pausable)
     except TimeoutError:
         _kill_group(process)
         await process.wait()
         raise MediaTimeout(f"{name} did not finish within {time_limit:g} s and was killed; last output: "
                            f"{_tail(stderr) or '(none)'}", time_limit) from None
     finally:
+        if pausable is not None:
+            pausable.detach()
         if process.returncode is None:  # cancelled, or a progress callback failed: never leave ffmpeg running
             _kill_group(process)
             await process.wait()
@@ -481,8 +558,10 @@ def _failure(label: str, completed: _Completed, *, input_is_suspect: bool) -> Ex
 
 
 async def _run_ffmpeg(label: str, args: list[str], *, time_limit: float, duration: float | None = None,
-                      on_progress: Callable[[float], Awaitable[None]] | None = None) -> None:
-    completed = await run_tool(args, time_limit=time_limit, duration=duration, on_progress=on_progress)
+                      on_progress: Callable[[float], Awaitable[None]] | None = None,
+                      pausable: Pausable | None = None) -> None:
+    completed = await run_tool(args, time_limit=time_limit, duration=duration, on_progress=on_progress,
+                               pausable=pausable)
     if completed.returncode != 0:
         raise _failure(label, completed, input_is_suspect=False)
 
@@ -835,6 +914,10 @@ def _write_master(hls_dir: Path, variants: Sequence[_Variant]) -> Path:
     return master
 
 
+def _prepare_outputs(workdir: Path) -> Path:
+    return Path(workdir).resolve()
+
+
 def _prepare(workdir: Path, rung_names: Sequence[str], *, intermediates: bool) -> Path:
     workdir = Path(workdir).resolve()
     shutil.rmtree(workdir / HLS_DIR_NAME, ignore_errors=True)  # no stale segments from an earlier attempt
@@ -913,21 +996,30 @@ async def transcode(src: Path, demuxer: str, probe: ProbeResult, workdir: Path, 
                       time_limit=encode_timeout(probe.duration, timeout_factor), duration=probe.duration,
                       on_progress=progress.phase(0.0, 0.9))
     await progress.report(0.9, force=True)
-    copy_timeout = encode_timeout(probe.duration, REMUX_TIMEOUT_FACTOR)
+    renditions = await package_encoded(outputs, rungs, workdir, profile, probe.duration)
+    await progress.report(1.0, force=True)
+    return renditions
+
+
+async def package_encoded(outputs: dict[str, Path], rungs: Sequence[Rung], workdir: Path, profile: EncodingProfile,
+                          duration: float) -> Renditions:
+    """From one encoded MP4 per rung (as `transcode_outputs` places them, the progressive one included): the HLS
+    ladder by stream copy, its master playlist, the poster and the thumbnails. A whole-file transcode and the
+    join of a chunked one both end here, so their outputs are the same in kind."""
+    workdir = _prepare_outputs(workdir)
+    copy_timeout = encode_timeout(duration, REMUX_TIMEOUT_FACTOR)
     hls_dir = workdir / HLS_DIR_NAME
     await _together(*(
         _run_ffmpeg(f"packaging the {rung.name} rung", hls_package_command(outputs[rung.name], rung.name, workdir,
                                                                           profile), time_limit=copy_timeout)
         for rung in rungs))
-    await progress.report(0.95, force=True)
     progressive = workdir / PROGRESSIVE_NAME
     poster_thumbnails, *variants = await _together(
-        _poster_and_thumbnails(progressive, probe.duration, workdir, profile, copy_timeout),
+        _poster_and_thumbnails(progressive, duration, workdir, profile, copy_timeout),
         *(_variant(rung.name, outputs[rung.name], hls_dir) for rung in rungs))
     _write_master(hls_dir, variants)
     _remove_intermediates(outputs.values(), progressive, workdir / RUNGS_DIR_NAME)
-    await progress.report(1.0, force=True)
-    interval, count = thumbnail_layout(probe.duration, profile)
+    interval, count = thumbnail_layout(duration, profile)
     return Renditions(progressive, hls_dir, poster_thumbnails[0], poster_thumbnails[1],
                       tuple(rung.name for rung in rungs), False, interval, count)
 

@@ -70,3 +70,33 @@ class SubtitleTrack(Base):
     cues: Mapped[int] = mapped_column(Integer)
     object_key: Mapped[str] = mapped_column(String(300))
     attached_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChunkPlan(Base):
+    """How one attempt of a long source was cut: where its chunks and its audio are stored, and what every chunk
+    is encoded to (the same for all, so their renditions join)."""
+
+    __tablename__ = "chunk_plans"
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(300))       # chunks/<asset>/<attempt>-<random>/ in storage
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    encoding_json: Mapped[str] = mapped_column(Text)        # rungs, output fps, field order, audio present
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    join_starts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # across re-queued join jobs
+
+
+class AssetChunk(Base):
+    """One chunk of a plan: its exact place in the source (the keyframe it starts at) and whether it is encoded."""
+
+    __tablename__ = "asset_chunks"
+    asset_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_seconds: Mapped[float] = mapped_column(Float)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued, encoded
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)  # starts by a worker, across re-queued jobs
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)  # a worker's heartbeat too
+

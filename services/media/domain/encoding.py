@@ -32,6 +32,8 @@ class EncodingProfile:
     thumbnail_interval_seconds: int = 10  # one scrubbing thumbnail per interval
     thumbnail_width: int = 160
     poster_width: int = 1280             # the poster is scaled down to this width, never up
+    video_encoder: str = "libx264"       # or a hardware H.264 encoder ffmpeg has (VIDEO_ENCODERS)
+    threads: int = 0                     # threads per ffmpeg (0: ffmpeg's choice, all cores)
 
 
 DEFAULT_ENCODING = EncodingProfile(
@@ -42,6 +44,22 @@ DEFAULT_ENCODING = EncodingProfile(
         Rung("1080p", 1080, video_kbps=5000, maxrate_kbps=5350, bufsize_kbps=7500, audio_kbps=128),
     ),
 )
+
+
+# The H.264 encoders a worker may be set to (MEDIA_VIDEO_ENCODER), with the options that make each encode
+# under the ladder's caps; the CPU encoder is the default, NVIDIA's needs a GPU and an ffmpeg built with it.
+VIDEO_ENCODERS: dict[str, tuple[str, ...]] = {
+    "libx264": ("-profile:v", "high"),
+    "h264_nvenc": ("-profile:v", "high", "-rc", "vbr", "-forced-idr", "1"),
+}
+
+
+def encoder_options(profile: EncodingProfile) -> tuple[str, ...]:
+    """The codec, its speed preset and profile: libx264 at the profile's preset, NVENC at its middle preset."""
+    if profile.video_encoder not in VIDEO_ENCODERS:
+        raise ValueError(f"unknown video encoder {profile.video_encoder!r}; one of {', '.join(VIDEO_ENCODERS)}")
+    preset = profile.preset if profile.video_encoder == "libx264" else "p4"
+    return ("-c:v", profile.video_encoder, "-preset", preset, *VIDEO_ENCODERS[profile.video_encoder])
 
 
 # A source this much taller than the tallest rung it fits gets a rung of its own height: a 720×576 source is

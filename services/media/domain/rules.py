@@ -34,6 +34,13 @@ class State:
 PROCESSING_STATES = (State.UPLOADED, State.PROBING, State.TRANSCODING, State.PACKAGING)
 
 
+def chunk_step_given_up(starts: int, max_deliver: int, requeues: int) -> bool:
+    """Whether a stalled step of a chunked transcode (a chunk, the sound, the join) fails rather than being queued
+    again: its job is re-queued `requeues` times after JetStream's `max_deliver` deliveries, so a step that stopped
+    its workers this often stops every worker (a poison chunk), not one that lost a node."""
+    return starts >= max_deliver * (requeues + 1)
+
+
 class Review:
     UNREVIEWED = "unreviewed"
     APPROVED = "approved"

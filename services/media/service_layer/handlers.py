@@ -24,9 +24,10 @@ from servicekit.outbox import emit
 from servicekit.pagination import fetch_page
 from servicekit.playback import verify_grant
 from servicekit.reviews import ScopeType, request_review, withdraw_review
-from services.media.adapters.orm import Asset, SubtitleTrack, outbox
+from services.media.adapters.orm import Asset, ChunkPlan, SubtitleTrack, outbox
 from services.media.domain import filetypes, rules, spec, subtitles
 from services.media.domain.rules import Review, State
+from services.media.service_layer import stalled_chunks
 
 OWNER = "media"
 # The policy in force today for a school (the course service's): the video spec it follows and the durations.
@@ -51,6 +52,10 @@ class MediaConfig:
     # A worker writes progress every second; a job silent this long has no worker any more
     # (e.g. one killed on the job's last delivery), so the asset fails and can be retried.
     stalled_after: timedelta = timedelta(minutes=15)
+    # A chunked transcode's step whose workers all stopped (its job's deliveries spent) is queued again this many
+    # times before the asset fails: the worker's MEDIA_JOB_MAX_DELIVER, read by the service too.
+    job_max_deliver: int = 5
+    stalled_requeues: int = 2
 
 
 @dataclass(frozen=True)
@@ -448,6 +453,7 @@ class MediaHandlers:
         await self.store.delete_prefix(asset.source_key)
         await self.store.delete_prefix(f"renditions/{asset.id}/")
         await self.store.delete_prefix(f"subtitles/{asset.id}/")
+        await self.store.delete_prefix(f"chunks/{asset.id}/")  # a long source's chunks, while it was processed
 
     async def retry_asset(self, caller: Caller, asset_id: str) -> Asset:
         async with self.db.transaction() as session:
@@ -463,15 +469,25 @@ class MediaHandlers:
             return asset
 
     async def fail_stalled_jobs(self) -> int:
-        cutoff = self.clock() - self.config.stalled_after
+        """Assets whose processing fell silent for `stalled_after`: a whole-file job fails (retry it); a chunked
+        attempt's unfinished steps are queued again, or it fails naming the step that kept stopping its workers.
+        The number of assets acted on."""
+        now = self.clock()
+        cutoff = now - self.config.stalled_after
         active = (State.PROBING, State.TRANSCODING, State.PACKAGING)
         async with self.db.transaction() as session:
+            # A chunked attempt writes its progress on its chunks' rows: the stall check below reads those.
+            chunked = select(ChunkPlan.asset_id).where(ChunkPlan.asset_id == Asset.id,
+                                                       ChunkPlan.attempt == Asset.attempt)
             stalled = list(await session.scalars(
-                select(Asset).where(Asset.state.in_(active), Asset.updated_at < cutoff)))
+                select(Asset).where(Asset.state.in_(active), Asset.updated_at < cutoff, ~chunked.exists())))
             for asset in stalled:
                 asset.state = State.FAILED
                 asset.failure_reason = "processing stopped without an answer from the worker; retry it"
-        return len(stalled)
+        revived, failed = await stalled_chunks.revive_or_fail(
+            self.db, self.store, cutoff, now, self.config.job_max_deliver, self.config.stalled_requeues,
+            queue_for_processing)
+        return len(stalled) + len(revived) + len(failed)
 
     async def clean_abandoned_uploads(self) -> int:
         """Uploads left unfinished for longer than `abandoned_after` are aborted and forgotten."""

@@ -25,11 +25,13 @@ from servicekit.consumer import EventMeta
 from servicekit.db import Database
 from servicekit.objects import BlobStore
 from services.media.adapters import ffmpeg
+from services.media.adapters.metrics import record_job
 from services.media.adapters.orm import Asset
 from services.media.domain import spec, timing
 from services.media.domain.encoding import DEFAULT_ENCODING, EncodingProfile
 from services.media.domain.filetypes import FFMPEG_DEMUXER
 from services.media.domain.rules import PROCESSING_STATES, State
+from services.media.service_layer.chunks import ChunkedTranscoder, ChunkSettings
 from services.media.service_layer.handlers import SchoolPolicy, queue_for_review
 
 log = logging.getLogger(__name__)
@@ -49,12 +51,14 @@ def public_reason(reason: str) -> str:
 
 class MediaProcessor:
     def __init__(self, db: Database, store: BlobStore, policies: SchoolPolicy, scratch: Path | None = None,
-                 encoding: EncodingProfile = DEFAULT_ENCODING) -> None:
+                 encoding: EncodingProfile = DEFAULT_ENCODING, chunking: ChunkSettings | None = None) -> None:
         self.db = db
         self.store = store
         self.policies = policies
         self.scratch = scratch
         self.encoding = encoding
+        # Long sources that need encoding are cut into chunks any worker transcodes (None: always whole).
+        self.chunked = ChunkedTranscoder(db, store, scratch, encoding, chunking, self.publish, self.fail_attempt)
 
     def clean_scratch(self) -> int:
         """At start: the job folders a killed predecessor left in this worker's scratch folder are removed (only
@@ -81,14 +85,21 @@ class MediaProcessor:
             asset.state, asset.progress = State.PROBING, 0.0
         log.info("processing asset %s attempt %d (delivery %d)", job.asset_id, job.attempt, meta.delivered)
         workdir = Path(tempfile.mkdtemp(prefix=f"{JOB_FOLDER_PREFIX}{job.asset_id}-", dir=self.scratch))
+        started, kind = time.monotonic(), ["probe"]
         try:
-            await self._run(job, workdir)
+            await self._run(job, workdir, kind)
         except ffmpeg.MediaRejected as rejected:
+            record_job(kind[0], "failed", "rejected", started)
             await self.fail(job, str(rejected))
+        except BaseException:
+            record_job(kind[0], "retried", "error", started)
+            raise
+        else:
+            record_job(kind[0], "done", "", started)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    async def _run(self, job: media_pb2.AssetUploaded, workdir: Path) -> None:
+    async def _run(self, job: media_pb2.AssetUploaded, workdir: Path, kind: list[str]) -> None:
         async with self.db.transaction() as session:
             asset = await session.get(Asset, job.asset_id)
             assert asset is not None
@@ -126,20 +137,30 @@ class MediaProcessor:
             asset.spec_report_json = json.dumps([asdict(rule) for rule in report.rules] + kept, ensure_ascii=False)
             asset.duration_seconds = probe.duration
             asset.state = State.TRANSCODING if transcode else State.PACKAGING
+        encoding = spec.delivery_encoding(profile, self.encoding)
+        if transcode and self.chunked.applies_to(probe.duration):
+            kind[0] = "split"
+            await self.chunked.plan(job.asset_id, job.attempt, source, demuxer, probe, encoding, workdir)
+            return
+        kind[0] = "transcode" if transcode else "remux"
         on_progress = self._progress_writer(job.asset_id)
         outputs = workdir / "out"
         outputs.mkdir()
         make = ffmpeg.transcode if transcode else ffmpeg.remux
-        renditions = await make(source, demuxer, probe, outputs, spec.delivery_encoding(profile, self.encoding),
-                                on_progress=on_progress)
-        prefix = f"renditions/{job.asset_id}/{job.attempt}-{uuid.uuid4().hex[:8]}"
+        renditions = await make(source, demuxer, probe, outputs, encoding, on_progress=on_progress)
+        await self.publish(job.asset_id, job.attempt, renditions)
+
+    async def publish(self, asset_id: str, attempt: int, renditions: ffmpeg.Renditions) -> bool:
+        """Store the renditions under a fresh prefix and switch the asset to them in one transaction, queued for
+        review; False (and the outputs deleted) when the attempt was deleted or retried meanwhile."""
+        prefix = f"renditions/{asset_id}/{attempt}-{uuid.uuid4().hex[:8]}"
         await self.store.upload_file(f"{prefix}/progressive.mp4", renditions.progressive_mp4)
         await self.store.upload_file(f"{prefix}/poster.jpg", renditions.poster)
         await self.store.upload_file(f"{prefix}/thumbnails.jpg", renditions.thumbnails)
         await self.store.upload_tree(f"{prefix}/hls", renditions.hls_dir)
         async with self.db.transaction() as session:
-            asset = await session.get(Asset, job.asset_id)
-            if asset is None or asset.attempt != job.attempt or asset.state not in PROCESSING_STATES:
+            asset = await session.get(Asset, asset_id)
+            if asset is None or asset.attempt != attempt or asset.state not in PROCESSING_STATES:
                 stale = True  # deleted or retried meanwhile: these outputs belong to nobody
             else:
                 stale = False
@@ -150,6 +171,7 @@ class MediaProcessor:
                 await queue_for_review(session, asset)
         if stale:
             await self.store.delete_prefix(prefix + "/")
+        return not stale
 
     def _progress_writer(self, asset_id: str):  # type: ignore[no-untyped-def]
         last = 0.0
@@ -167,11 +189,17 @@ class MediaProcessor:
         return write
 
     async def fail(self, job: media_pb2.AssetUploaded, reason: str) -> None:
+        await self.fail_attempt(job.asset_id, job.attempt, reason)
+
+    async def fail_attempt(self, asset_id: str, attempt: int, reason: str) -> bool:
+        """The attempt fails for good with a reason the teacher reads; False when it was no longer running."""
         async with self.db.transaction() as session:
-            asset = await session.get(Asset, job.asset_id)
-            if asset is not None and asset.attempt == job.attempt and asset.state in PROCESSING_STATES:
+            asset = await session.get(Asset, asset_id)
+            failed = asset is not None and asset.attempt == attempt and asset.state in PROCESSING_STATES
+            if failed:
                 asset.state, asset.failure_reason = State.FAILED, public_reason(reason)
-        log.warning("asset %s failed: %s", job.asset_id, reason)
+        log.warning("asset %s failed: %s", asset_id, reason)
+        return failed
 
     async def give_up(self, job: media_pb2.AssetUploaded, meta: EventMeta, error: Exception) -> None:
         await self.fail(job, f"processing failed {meta.delivered} times; last error: {error}")

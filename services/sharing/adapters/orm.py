@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.clock import utcnow
 from servicekit.db import TYPE_ANNOTATION_MAP, new_id
+from servicekit.grams import GramIndex, gram_tables
 from servicekit.outbox import messaging_tables
 from servicekit.pinyin import search_key
 
@@ -77,6 +78,14 @@ class Entry(Base):
     def refresh_search_text(self) -> None:
         self.search_text = f"{self.course_name} {self.leader_name} {self.school_name}".lower()
         self.search_pinyin = search_key(self.course_name, self.leader_name, self.school_name)
+
+
+# The search's gram index: a list's entries by the characters and pairs of their names and pinyin (servicekit.grams).
+entry_grams, entry_gram_scopes = gram_tables(Base.metadata, "entry_grams")
+SEARCH_TEXT, SEARCH_PINYIN = 0, 1  # the index's fields
+ENTRY_GRAMS = GramIndex(entry_grams, entry_gram_scopes, Entry, scope_of=lambda entry: entry.list_id,
+                        rank_of=lambda entry: entry.course_name,  # entries are shown by course name, then id
+                        texts_of=lambda entry: (entry.search_text, entry.search_pinyin)).watch()
 
 
 class Adoption(Base):

@@ -19,12 +19,21 @@ from servicekit.auth import Caller
 from servicekit.clock import utcnow
 from servicekit.db import Database
 from servicekit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from servicekit.grams import Totals, fetch_counted_page, fetch_search_page
 from servicekit.outbox import emit
-from servicekit.pagination import fetch_page
 from servicekit.reviews import ScopeType, request_review, withdraw_review
 from servicekit.search import contains
 from servicekit.spreadsheets import table_file
-from services.sharing.adapters.orm import Adoption, Entry, SharingList, outbox
+from services.sharing.adapters.orm import (
+    ENTRY_GRAMS,
+    SEARCH_PINYIN,
+    SEARCH_TEXT,
+    Adoption,
+    Entry,
+    SharingList,
+    entry_gram_scopes,
+    outbox,
+)
 from services.sharing.domain.lists import check_list_dates, late_reason_for, parse_day
 
 OWNER = "sharing"
@@ -56,6 +65,8 @@ class SharingHandlers:
         self.db = db
         self.peers = peers
         self.clock = clock
+        # Search totals and gram plans per list revision (servicekit.grams): not counted again until it changes.
+        self.totals, self.plans = Totals(), Totals()
 
     # ---- lists (the provincial center) -----------------------------------------------------
 
@@ -229,24 +240,24 @@ class SharingHandlers:
 
     async def search(self, caller: Caller, request) -> tuple[list[Entry], str, int]:  # type: ignore[no-untyped-def]
         async with self.db.read() as session:
-            sharing_list = await self._list(session, request.list_id)
+            # The list and the revision of its entries (under which totals are remembered), in one read.
+            found = (await session.execute(select(SharingList, func.coalesce(entry_gram_scopes.c.revision, 0))
+                                           .outerjoin(entry_gram_scopes, entry_gram_scopes.c.scope == SharingList.id)
+                                           .where(SharingList.id == request.list_id))).first()
+            if found is None:
+                raise NotFound("no such sharing list")
+            sharing_list, revision = found
             statement = select(Entry).where(Entry.list_id == sharing_list.id)
             if self._reviews(caller, sharing_list):
-                pass  # the center sees every entry of its lists
+                seen = "all"  # the center sees every entry of its lists
             elif sharing_list.state == "published":
-                statement = statement.where(Entry.state == "approved")
+                statement, seen = statement.where(Entry.state == "approved"), "approved"
             elif caller.role == "school_admin" and sharing_list.province_code == caller.province_code:
-                statement = statement.where(Entry.school_id == caller.school_id)
+                statement, seen = statement.where(Entry.school_id == caller.school_id), f"school:{caller.school_id}"
             else:
                 raise NotFound("no such sharing list")
             if request.state:
                 statement = statement.where(Entry.state == request.state)
-            if request.query.strip():
-                # A substring of the lowercased text (Chinese works on SQLite and PostgreSQL alike), or of
-                # the names' pinyin.
-                text = request.query.strip()
-                statement = statement.where(or_(  # pinyin: "sjjg" or "shujujiegou" finds 数据结构
-                    contains(Entry.search_text, text.lower()), *pinyin.matches_any(Entry.search_pinyin, text)))
             for column, value in ((Entry.school_id, request.school_id), (Entry.category, request.category),
                                   (Entry.term_code, request.term_code)):
                 if value:
@@ -255,8 +266,24 @@ class SharingHandlers:
                 statement = statement.where(Entry.online_credits >= request.min_credits)
             if request.max_credits:
                 statement = statement.where(Entry.online_credits <= request.max_credits)
-            return await fetch_page(session, statement.order_by(Entry.course_name, Entry.id), request.page_size,
-                                    request.page_token)
+            statement = statement.order_by(Entry.course_name, Entry.id)
+            text = request.query.strip()
+            key = (sharing_list.id, revision, seen, request.state, request.school_id, request.category,
+                   request.term_code, request.min_credits, request.max_credits, text)
+            if not text:
+                return await fetch_counted_page(session, statement, request.page_size, request.page_token,
+                                                self.totals, key)
+            # A substring of the lowercased names, or of their pinyin ("sjjg" or "shujujiegou" finds 数据结构):
+            # the gram index gives the candidates, the LIKE verifies them.
+            pinyin_text = pinyin.pinyin_query(text)
+            statement = statement.where(or_(contains(Entry.search_text, text.lower()),
+                                            *pinyin.matches_any(Entry.search_pinyin, text)))
+
+            candidates = await ENTRY_GRAMS.candidates(
+                session, sharing_list.id, {SEARCH_TEXT: text.lower(), SEARCH_PINYIN: pinyin_text}, self.plans,
+                (sharing_list.id, revision, text))
+            return await fetch_search_page(session, statement, Entry.id, candidates, request.page_size,
+                                           request.page_token, self.totals, key)
 
     @staticmethod
     def _reviews(caller: Caller, sharing_list: SharingList) -> bool:
