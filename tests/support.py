@@ -27,6 +27,60 @@ def unique_schema(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
+Samples = dict[str, list[tuple[dict[str, str], float]]]  # Prometheus samples by name: (labels, value) each
+
+
+def scrape_metrics(url: str) -> Samples:
+    """Every sample a /metrics endpoint serves, by its name, parsed as Prometheus parses the exposition."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return samples
+
+
+def metric_value(samples: Samples, name: str, **labels: str) -> float:
+    """The sample whose labels are exactly `labels`; 0 when it is not there yet."""
+    found = [v for sample_labels, v in samples.get(name, []) if sample_labels == labels]
+    assert len(found) <= 1, (name, labels)
+    return found[0] if found else 0.0
+
+
+async def empty_database(database_url: tuple[str, str | None]):  # type: ignore[no-untyped-def]
+    """A Database on the test backend with its schema (if any) created and nothing in it: for a test that migrates
+    it step by step (`alembic_upgrade`), as a backfill test does."""
+    from sqlalchemy import text
+
+    from servicekit.db import Database
+
+    url, schema = database_url
+    db = Database.from_url(url, schema)
+    if schema:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return db
+
+
+def alembic_upgrade(connection, service: str, revision: str) -> None:  # type: ignore[no-untyped-def]
+    """`service`'s schema upgraded to `revision` on `connection` (for `AsyncConnection.run_sync`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from servicekit.migrations import script_location
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location(service)))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
 async def database_with(database_url: tuple[str, str | None], metadata):  # type: ignore[no-untyped-def]
     """A Database on the test backend with `metadata`'s tables created."""
     from sqlalchemy import text

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from devmesh.client import Api
 from devmesh.mesh import METRICS_PROCESSES, Mesh
@@ -20,9 +18,7 @@ from tests.e2e.learning_world import make_learning_world
 from tests.e2e.test_auth import expect_problem
 from tests.e2e.test_public_learners import new_address
 from tests.e2e.test_sign_in_guards import attempt, fail_five_times
-from tests.support import wait_until
-
-Samples = dict[str, list[tuple[dict[str, str], float]]]
+from tests.support import Samples, metric_value, scrape_metrics, wait_until
 
 LABELS = {  # every family of docs/metrics.md this mesh moves, with its exact label names
     "mooc_grpc_server_handled_total": {"service", "method", "code"},
@@ -43,19 +39,10 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 
 def scrape(mesh: Mesh, process: str) -> Samples:
-    with urllib.request.urlopen(f"http://127.0.0.1:{mesh.metrics_ports[process]}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    samples: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return samples
+    return scrape_metrics(f"http://127.0.0.1:{mesh.metrics_ports[process]}/metrics")
 
 
-def value(samples: Samples, name: str, **labels: str) -> float:
-    found = [v for sample_labels, v in samples.get(name, []) if sample_labels == labels]
-    assert len(found) <= 1, (name, labels)
-    return found[0] if found else 0.0
+value = metric_value
 
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:

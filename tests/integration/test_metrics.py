@@ -4,14 +4,12 @@ outbox, a real NATS and a consumer that fails once (a failure, a redelivery, the
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 import uuid
 
 import grpc
 import nats
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.review.v1 import review_pb2, review_pb2_grpc
 from devmesh.mesh import free_metrics_ports
@@ -22,9 +20,7 @@ from servicekit.messaging import ensure_stream
 from servicekit.metrics import start_metrics_server
 from servicekit.outbox import OutboxRelay, emit
 from tests.integration.test_consumer import _no_pending, count_applied, inbox, make_db, outbox, record
-from tests.support import NatsServer, eventually
-
-Samples = dict[str, list[tuple[dict[str, str], float]]]
+from tests.support import NatsServer, eventually, metric_value, scrape_metrics
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +28,6 @@ def metrics_url() -> str:
     port = start_metrics_server(free_metrics_ports()["gateway"], "127.0.0.1")
     assert port is not None
     return f"http://127.0.0.1:{port}/metrics"
-
-
-def scrape(url: str) -> Samples:
-    """Every sample by its name, parsed as Prometheus parses the exposition."""
-    with urllib.request.urlopen(url, timeout=5) as response:
-        assert response.headers["Content-Type"].startswith("text/plain")
-        text = response.read().decode()
-    samples: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    """The sample whose labels are exactly `labels`; 0 when it is not there yet."""
-    found = [v for sample_labels, v in samples.get(name, []) if sample_labels == labels]
-    assert len(found) <= 1
-    return found[0] if found else 0.0
 
 
 async def test_grpc_calls_are_counted_and_timed_by_service_method_and_final_code(metrics_url: str) -> None:
@@ -61,7 +38,7 @@ async def test_grpc_calls_are_counted_and_timed_by_service_method_and_final_code
     host.add_servicer(review_pb2_grpc.add_ReviewServiceServicer_to_server, review_pb2_grpc.ReviewServiceServicer(),
                       "review.v1.ReviewService")
     port = await host.start("127.0.0.1", 0)
-    before = scrape(metrics_url)
+    before = scrape_metrics(metrics_url)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
@@ -74,17 +51,17 @@ async def test_grpc_calls_are_counted_and_timed_by_service_method_and_final_code
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:
         await host.stop(0)
-    after = scrape(metrics_url)
+    after = scrape_metrics(metrics_url)
 
     health_labels = {"service": "grpc.health.v1.Health", "method": "Check"}
     name = "mooc_grpc_server_handled_total"
     for labels, moved in ((health_labels | {"code": "OK"}, 1), (health_labels | {"code": "NOT_FOUND"}, 1),
                           ({"service": "review.v1.ReviewService", "method": "ListItems",
                             "code": "UNAUTHENTICATED"}, 1)):
-        assert value(after, name, **labels) - value(before, name, **labels) == moved, labels
+        assert metric_value(after, name, **labels) - metric_value(before, name, **labels) == moved, labels
     timed = "mooc_grpc_server_handling_seconds_count"
-    assert value(after, timed, **health_labels) - value(before, timed, **health_labels) == 2
-    assert value(after, "mooc_grpc_server_handling_seconds_bucket", **health_labels, le="+Inf") >= 2
+    assert metric_value(after, timed, **health_labels) - metric_value(before, timed, **health_labels) == 2
+    assert metric_value(after, "mooc_grpc_server_handling_seconds_bucket", **health_labels, le="+Inf") >= 2
     assert {frozenset(labels) for labels, _ in after[name]} == {frozenset({"service", "method", "code"})}
 
 
@@ -105,14 +82,14 @@ async def test_an_event_through_the_outbox_and_a_consumer_moves_every_messaging_
 
     # Written, not yet published: the depth counts them and the oldest has an age.
     await relay._refresh_gauges()
-    waiting = scrape(metrics_url)
-    assert value(waiting, "mooc_outbox_depth", service=service) >= 3  # the database may hold earlier tests' rows
-    assert value(waiting, "mooc_outbox_oldest_age_seconds", service=service) > 0
+    waiting = scrape_metrics(metrics_url)
+    assert metric_value(waiting, "mooc_outbox_depth", service=service) >= 3  # the database may hold earlier tests' rows
+    assert metric_value(waiting, "mooc_outbox_oldest_age_seconds", service=service) > 0
     assert await relay.publish_pending() >= 3
     await relay._refresh_gauges()
-    published = scrape(metrics_url)
-    assert value(published, "mooc_outbox_depth", service=service) == 0
-    assert value(published, "mooc_outbox_oldest_age_seconds", service=service) == 0
+    published = scrape_metrics(metrics_url)
+    assert metric_value(published, "mooc_outbox_depth", service=service) == 0
+    assert metric_value(published, "mooc_outbox_oldest_age_seconds", service=service) == 0
 
     failures = []
 
@@ -132,7 +109,7 @@ async def test_an_event_through_the_outbox_and_a_consumer_moves_every_messaging_
 
     async def watch_lag(sub) -> None:  # type: ignore[no-untyped-def]
         await refresh(sub)
-        lags.append(value(scrape(metrics_url), "mooc_consumer_lag", service=service, consumer=durable))
+        lags.append(metric_value(scrape_metrics(metrics_url), "mooc_consumer_lag", service=service, consumer=durable))
 
     async def crash_before_acking_the_last(message) -> None:  # type: ignore[no-untyped-def]
         """The last event is applied and committed, then its ack is lost (a killed process): it comes back."""
@@ -153,13 +130,13 @@ async def test_an_event_through_the_outbox_and_a_consumer_moves_every_messaging_
         await asyncio.sleep(0.5)  # a lag read after the last event
     finally:
         task.cancel()
-    after = scrape(metrics_url)
+    after = scrape_metrics(metrics_url)
     labels = {"service": service, "consumer": durable}
     assert lags[0] == 3 and lags[-1] == 0, lags  # all three waited before the first fetch
     assert failures == [1] and lost_acks
-    assert value(after, "mooc_consumer_redeliveries_total", **labels) == 2  # the failed one, the unacked one
-    assert value(after, "mooc_consumer_events_total", **labels, outcome="failed") == 1
-    assert value(after, "mooc_consumer_events_total", **labels, outcome="applied") == 2  # + 1 the crash hid
-    assert value(after, "mooc_consumer_events_total", **labels, outcome="duplicate") == 1
+    assert metric_value(after, "mooc_consumer_redeliveries_total", **labels) == 2  # the failed one, the unacked one
+    assert metric_value(after, "mooc_consumer_events_total", **labels, outcome="failed") == 1
+    assert metric_value(after, "mooc_consumer_events_total", **labels, outcome="applied") == 2  # + 1 the crash hid
+    assert metric_value(after, "mooc_consumer_events_total", **labels, outcome="duplicate") == 1
     await nc.close()
     await db.dispose()

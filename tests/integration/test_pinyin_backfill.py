@@ -6,11 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-from servicekit.db import Database
 from servicekit.migrations import script_location
+from tests.support import alembic_upgrade, empty_database
 
 # service: (the revision before the keys, table, the names written, the key column, the expected key)
 CASES = {
@@ -36,17 +34,7 @@ def _filler(column: sa.Column) -> object:
 @pytest.mark.parametrize("service", sorted(CASES))
 async def test_names_stored_before_the_migration_get_their_pinyin(service: str, database_url) -> None:  # type: ignore[no-untyped-def]
     before, table_name, names, key_column, expected = CASES[service]
-    url, schema = database_url
-    db = Database.from_url(url, schema)
-    if schema:
-        async with db.engine.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-
-    def upgrade_to(connection: sa.Connection, revision: str) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(script_location(service)))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    db = await empty_database(database_url)
 
     def insert_old_row(connection: sa.Connection) -> None:
         metadata = sa.MetaData()
@@ -64,7 +52,7 @@ async def test_names_stored_before_the_migration_get_their_pinyin(service: str, 
         connection.execute(table.insert().values(row))
 
     async with db.engine.begin() as conn:
-        await conn.run_sync(upgrade_to, before)
+        await conn.run_sync(alembic_upgrade, service, before)
         await conn.run_sync(insert_old_row)
     await db.migrate(script_location(service))
     async with db.engine.connect() as conn:

@@ -8,8 +8,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import or_, select
 
 from contracts.course.v1 import course_pb2
@@ -21,6 +19,7 @@ from servicekit.migrations import script_location
 from servicekit.search import contains
 from services.sharing.adapters.orm import ENTRY_GRAMS, Entry, SharingList, entry_grams
 from services.sharing.service_layer.handlers import SharingHandlers
+from tests.support import alembic_upgrade, empty_database
 
 COURSES = ["数据结构", "数据库系统", "操作系统", "C语言程序设计", "Python数据分析", "100%满分英语", "a_b 课程",
            "大学物理（上）", "高等数学A", "重庆历史", "数", "构造", "DATA Science", "Ｃ语言全角"]
@@ -171,22 +170,12 @@ async def test_a_state_change_is_counted_afresh(database_url) -> None:  # type: 
 
 @pytest.mark.parametrize("names", [("数据结构", "张三", "浙江大学"), ("C语言 100%", "Li_Ming", "Zhejiang U")])
 async def test_entries_stored_before_the_index_are_back_filled(database_url, names) -> None:  # type: ignore[no-untyped-def]
-    url, schema = database_url
-    db = Database.from_url(url, schema)
-    if schema:
-        async with db.engine.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-
-    def upgrade_to(connection: sa.Connection, revision: str) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(script_location("sharing")))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    db = await empty_database(database_url)
 
     course, leader, school = names
     text, key = f"{course} {leader} {school}".lower(), pinyin.search_key(course, leader, school)
     async with db.engine.begin() as conn:
-        await conn.run_sync(upgrade_to, "c3a91f0e7b21")  # the revision before the index
+        await conn.run_sync(alembic_upgrade, "sharing", "c3a91f0e7b21")  # the revision before the index
         await conn.execute(sa.text(
             "INSERT INTO sharing_lists (id, province_code, term_code, title, notice_on, publish_by, state, opened_by,"
             " created_at, late_reason) VALUES ('L1', '33', '2030-spring', '清单', '2029-10-08', '2029-11-30',"

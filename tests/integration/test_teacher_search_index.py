@@ -7,9 +7,6 @@ from __future__ import annotations
 import random
 
 import pytest
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import or_, select
 
 from servicekit.auth import Caller
@@ -22,6 +19,7 @@ from services.identity.adapters.orm import TEACHER_GRAMS, TEACHERS_SCOPE, School
 from services.identity.domain.rules import UserStatus
 from services.identity.service_layer.accounts import AccountHandlers
 from services.identity.service_layer.imports import ImportHandlers
+from tests.support import alembic_upgrade, empty_database
 
 NAMES = ["张三", "张三丰", "张 三", "李明", "Li Ming", "LI MING", "li_ming", "100%老师", "a_b老师", "欧阳修",
          "Ouyang Xiu", "王老师", "O'Brien", "数据结构老师", "重庆人", "Zhang San"]
@@ -171,23 +169,13 @@ async def test_teachers_of_a_spreadsheet_import_are_found(database_url) -> None:
 
 
 async def test_teachers_stored_before_the_index_are_back_filled(database_url) -> None:  # type: ignore[no-untyped-def]
-    url, schema = database_url
-    db = Database.from_url(url, schema)
-    if schema:
-        async with db.engine.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-
-    def upgrade_to(connection: sa.Connection, revision: str) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(script_location("identity")))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    db = await empty_database(database_url)
 
     school_id = new_id()
     rows = [("张三", "teacher", UserStatus.ACTIVE), ("Li_Ming 100%", "teacher", UserStatus.ACTIVE),
             ("张三", "teacher", UserStatus.PENDING), ("张三", "student", UserStatus.ACTIVE)]
     async with db.engine.begin() as conn:
-        await conn.run_sync(upgrade_to, "e5b7d2a4c912")  # the revision before the index
+        await conn.run_sync(alembic_upgrade, "identity", "e5b7d2a4c912")  # the revision before the index
         await conn.execute(School.__table__.insert().values(  # type: ignore[attr-defined]
             id=school_id, code="ZJU", name="浙江大学", name_pinyin=name_key("浙江大学"), province_code="33",
             host_province=True))
