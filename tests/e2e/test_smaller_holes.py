@@ -118,7 +118,8 @@ def extra_gateway(mesh: Mesh, **env: str) -> Iterator[str]:
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway"], cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={**mesh.env(), **mesh.processes_env.get("gateway", {}), "GATEWAY_PORT": str(port), **env})
+            env={**mesh.env(), **mesh.processes_env.get("gateway", {}), "GATEWAY_PORT": str(port),
+                 "METRICS_PORT": "0", **env})  # the mesh's gateway holds its metrics port
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 45
