@@ -34,19 +34,26 @@ class PreferringJobs:
 
     async def run(self) -> None:
         subscriptions = [await queue.subscribe() for queue in self.queues]
-        while True:
-            for position, (queue, subscription) in enumerate(zip(self.queues, subscriptions, strict=True)):
-                last = position == len(self.queues) - 1
-                messages = await self._fetch(queue, subscription, LAST_WAIT_SECONDS if last
-                                             else PREFERRED_WAIT_SECONDS)
-                if messages is None:
-                    continue
-                for message in messages:
-                    if position == 0 or self.preempt is None:
-                        await queue.process(message)
-                    else:
-                        await self._preemptible(queue.process(message), subscriptions[0])
-                break  # after a job, the preferred queue first again
+        try:
+            while True:
+                for position, (queue, subscription) in enumerate(zip(self.queues, subscriptions, strict=True)):
+                    last = position == len(self.queues) - 1
+                    messages = await self._fetch(queue, subscription, LAST_WAIT_SECONDS if last
+                                                 else PREFERRED_WAIT_SECONDS)
+                    if messages is None:
+                        continue
+                    for message in messages:
+                        if position == 0 or self.preempt is None:
+                            await queue.process(message)
+                        else:
+                            await self._preemptible(queue.process(message), subscriptions[0])
+                    break  # after a job, the preferred queue first again
+        finally:
+            # A worker stopped mid-fetch: its open pull request must not take a job nobody will work on (that job
+            # would wait out its ack wait), as servicekit.consumer's loop does.
+            for subscription in subscriptions:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
 
     async def _preemptible(self, work: Any, urgent: Any) -> None:
         assert self.preempt is not None
