@@ -1088,6 +1088,25 @@ def test_the_cloudnative_pg_schema_check_finds_mistakes() -> None:
         assert expected in problems, problems
 
 
+def test_the_documented_recovery_cluster_validates_against_the_operators_schema() -> None:
+    """The point-in-time recovery of docs/backup-restore.md is a manifest an operator applies on a bad day: it must
+    be one the operator accepts, recovering from the backups the production Cluster writes."""
+    text = (ROOT / "docs" / "backup-restore.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    clusters = [doc for doc in blocks if isinstance(doc, dict) and doc.get("kind") == "Cluster"]
+    assert clusters, "docs/backup-restore.md shows no recovery Cluster"
+    (production,) = by_kind(render(OVERLAYS[0]), "Cluster")
+    backed_up = production["spec"]["backup"]["barmanObjectStore"]
+    for cluster in clusters:
+        assert custom_resource_problems(cluster) == [], cluster["metadata"]["name"]
+        recovery = cluster["spec"]["bootstrap"]["recovery"]
+        (source,) = [c for c in cluster["spec"]["externalClusters"] if c["name"] == recovery["source"]]
+        assert source["barmanObjectStore"]["s3Credentials"] == backed_up["s3Credentials"]
+        assert source["barmanObjectStore"]["destinationPath"].startswith("s3://")
+        assert cluster["spec"]["backup"]["barmanObjectStore"]["destinationPath"] != \
+            source["barmanObjectStore"]["destinationPath"], "a restored cluster must not write into the WAL it reads"
+
+
 def env_reference_problems(doc: Doc, config_maps: dict[str, dict[str, str]]) -> list[str]:
     """Kubernetes expands $(NAME) only for a variable defined before it: by envFrom, or above in env. Named later,
     or nowhere, it stays as the literal text `$(NAME)`."""
