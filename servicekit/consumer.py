@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +36,7 @@ from servicekit.messaging import (
     producer_of,
     wait_for_stream,
 )
-from servicekit.metrics import CONSUMER_EVENTS, CONSUMER_LAG, CONSUMER_REDELIVERIES
+from servicekit.metrics import CONSUMER_EVENTS, CONSUMER_LAG, CONSUMER_REDELIVERIES, Every
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +93,11 @@ class _PullLoop:
         self._redeliveries = CONSUMER_REDELIVERIES.labels(**labels)
         self._outcomes = {outcome: CONSUMER_EVENTS.labels(**labels, outcome=outcome)
                           for outcome in ("applied", "duplicate", "failed")}
-        self._lag_due = 0.0
+        self._lag_due = Every(self.LAG_INTERVAL)
 
     async def _refresh_lag(self, sub: Any) -> None:
-        if time.monotonic() < self._lag_due:
+        if not self._lag_due():
             return
-        self._lag_due = time.monotonic() + self.LAG_INTERVAL
         try:
             info = await sub.consumer_info()
         except Exception as error:  # noqa: BLE001 - the fetch loop reports a bus that is away

@@ -54,6 +54,22 @@ _server_lock = threading.Lock()
 _server_port: int | None = None
 
 
+class Every:
+    """True at most once per `interval` seconds (the first call included): how a loop refreshes a gauge that
+    costs a query between its own rounds of work, without a task of its own."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._due = 0.0
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now < self._due:
+            return False
+        self._due = now + self.interval
+        return True
+
+
 def start_metrics_server(port: int | None = None, host: str | None = None) -> int | None:
     """Serves the default registry at http://host:port/metrics in a thread, once per process.
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from datetime import datetime
 
@@ -33,7 +32,7 @@ from servicekit import tracing
 from servicekit.clock import utcnow
 from servicekit.db import Database, UTCDateTime
 from servicekit.messaging import EVENT_ID_HEADER, EVENT_TYPE_HEADER
-from servicekit.metrics import OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
+from servicekit.metrics import OUTBOX_DEPTH, OUTBOX_OLDEST_AGE, Every
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +117,7 @@ class OutboxRelay:
     ) -> None:
         self.db = db
         self.service = service
-        self.gauge_interval = gauge_interval
-        self._gauges_due = 0.0
+        self._gauges_due = Every(gauge_interval)
         self.outbox = outbox
         self.js = js
         self.batch_size = batch_size
@@ -148,9 +146,8 @@ class OutboxRelay:
     async def _refresh_gauges(self) -> None:
         """The outbox's depth and its oldest row's age, every `gauge_interval` seconds (not per event): a count
         and a lookup on the unpublished-rows index."""
-        if not self.service or time.monotonic() < self._gauges_due:
+        if not self.service or not self._gauges_due():
             return
-        self._gauges_due = time.monotonic() + self.gauge_interval
         try:
             depth, oldest = await self.backlog()
         except Exception as error:  # noqa: BLE001 - the relay's own loop reports a database that is away

@@ -17,7 +17,7 @@ from servicekit.auth import TokenVerifier
 from servicekit.consumer import EventConsumer, EventMeta, Subscription
 from servicekit.grpc_server import CallerInterceptor, ServiceHost
 from servicekit.messaging import ensure_stream
-from servicekit.metrics import start_metrics_server
+from servicekit.metrics import Every, start_metrics_server
 from servicekit.outbox import OutboxRelay, emit
 from tests.integration.test_consumer import _no_pending, count_applied, inbox, make_db, outbox, record
 from tests.support import NatsServer, eventually, metric_value, scrape_metrics
@@ -102,7 +102,7 @@ async def test_an_event_through_the_outbox_and_a_consumer_moves_every_messaging_
     spec = Subscription(durable=durable, stream="REVIEW", filter_subject=subject,
                         handlers={review_pb2.ReviewDecided: fails_once}, batch=1, ack_wait=1.0)
     consumer = EventConsumer(db, inbox, js, spec, service=service)
-    consumer.LAG_INTERVAL = 0.2
+    consumer._lag_due = Every(0.2)  # the lag read every 0.2 s, not 10
     lags: list[float] = []
     refresh, process = consumer._refresh_lag, consumer.process
     lost_acks: list[str] = []
