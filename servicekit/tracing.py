@@ -19,6 +19,8 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from servicekit.metrics import UNMATCHED_ROUTE, route_template
+
 log = logging.getLogger(__name__)
 
 TRACEPARENT = "traceparent"  # the W3C header, in gRPC metadata and NATS headers alike
@@ -283,16 +285,7 @@ class AsgiTracingMiddleware:
             try:
                 await self.app(scope, receive, traced_send)
             finally:
-                template = _route_template(scope)
-                if template:
+                template = route_template(scope)
+                if template != UNMATCHED_ROUTE:
                     span.update_name(f"{method} {template}")
                     span.set_attribute("http.route", template)
-
-
-def _route_template(scope: dict[str, Any]) -> str | None:
-    """The matched route's template, from the path with each path parameter's segment put back as its name
-    (included routers keep only their own part of the template); None when nothing matched."""
-    if "route" not in scope and "endpoint" not in scope:
-        return None
-    by_value = {str(value): name for name, value in (scope.get("path_params") or {}).items()}
-    return "/".join("{" + by_value[part] + "}" if part in by_value else part for part in scope["path"].split("/"))
