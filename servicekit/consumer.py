@@ -130,7 +130,7 @@ class _PullLoop:
             # Stopped mid-fetch, the pull request is still open at the server: without the subscription gone, an
             # event arriving in that second would be handed to nobody and wait out its ack wait (30 s) unseen.
             with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+                await asyncio.wait_for(sub.unsubscribe(), 1.0)  # never holding a shutdown up
 
     async def subscribe(self) -> Any:
         """The pull subscription of the durable consumer, created if needed (retried until NATS answers)."""

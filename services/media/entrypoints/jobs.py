@@ -53,7 +53,7 @@ class PreferringJobs:
             # would wait out its ack wait), as servicekit.consumer's loop does.
             for subscription in subscriptions:
                 with contextlib.suppress(Exception):
-                    await subscription.unsubscribe()
+                    await asyncio.wait_for(subscription.unsubscribe(), 1.0)  # never holding a shutdown up
 
     async def _preemptible(self, work: Any, urgent: Any) -> None:
         assert self.preempt is not None
