@@ -62,6 +62,7 @@ from servicekit.clients import channel, jwks_from_identity
 from servicekit.config import MeshSettings
 from servicekit.messaging import connect
 from servicekit.metrics import HttpMetricsMiddleware
+from servicekit.stopping import stop_tasks
 
 API_PREFIX = "/api/v1"
 
@@ -135,8 +136,7 @@ def create_app(mesh: MeshSettings | None = None) -> FastAPI:
         follower = asyncio.create_task(app.state.backends.verifier.revocations.follow(js))
         app.state.rate_limits = await RateLimits.over_nats(js, limits)
         yield
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
+        await stop_tasks([follower])
         await app.state.nats.close()
         await app.state.backends.close()
 

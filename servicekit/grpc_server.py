@@ -17,6 +17,7 @@ from servicekit import errors, tracing
 from servicekit.auth import Caller, TokenVerifier, bind_caller, unbind_caller
 from servicekit.metrics import GrpcMetricsInterceptor
 from servicekit.service_keys import SERVICE_HEADER, SERVICE_KEY_HEADER, SERVICE_ROLE, ServiceGrants
+from servicekit.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +191,12 @@ class ServiceHost:
     async def stop(self, grace: float = 5.0) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks)
         for callback in self.on_stop:
-            await callback()
+            try:
+                await asyncio.wait_for(callback(), 10.0)  # closing NATS and the database: never a hung stop
+            except TimeoutError:
+                log.error("%s: %s did not finish within 10 s of stopping; going on", self.name, callback)
 
     async def serve_until_signalled(self, host: str, port: int) -> None:
         stop = asyncio.Event()
