@@ -56,6 +56,7 @@ from gateway.routes import (
     statistics,
     workload,
 )
+from gateway.routing import API_PREFIX
 from servicekit import tracing
 from servicekit.auth import TokenVerifier
 from servicekit.clients import channel, jwks_from_identity
@@ -63,8 +64,6 @@ from servicekit.config import MeshSettings
 from servicekit.messaging import connect
 from servicekit.metrics import HttpMetricsMiddleware
 from servicekit.stopping import stop_tasks
-
-API_PREFIX = "/api/v1"
 
 
 @dataclass

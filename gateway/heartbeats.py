@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf.json_format import MessageToDict
 from starlette.responses import Response
 
 from contracts.learning.v1 import learning_pb2 as pb
 from contracts.learning.v1 import learning_pb2_grpc
 from gateway import problems
+from gateway.protojson import as_json
 from servicekit.metrics import ROUTE_TEMPLATE_KEY, progress_report
 
 MAX_BATCH = 500
@@ -155,9 +155,8 @@ class HeartbeatFastPath:
             response = problems.problem(status, result.message, result.reason)
         else:
             progress_report(None)
-            response = Response(json.dumps(MessageToDict(
-                result.receipt, preserving_proto_field_name=True, always_print_fields_with_no_presence=True),
-                ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+            response = Response(json.dumps(as_json(result.receipt), ensure_ascii=False, separators=(",", ":")),
+                                media_type="application/json")
         await response(scope, receive, send)
 
 

@@ -2,7 +2,7 @@
 
 Documentation only: the models made here are never used to validate or serialize an answer (routes keep returning
 the dicts `as_json` makes), so the schemas cost nothing per request. They mirror `MessageToDict` with
-`preserving_proto_field_name=True, always_print_fields_with_no_presence=True` exactly."""
+`preserving_proto_field_name=True, always_print_fields_with_no_presence=True` exactly (as `gateway.protojson` does)."""
 
 from __future__ import annotations
 

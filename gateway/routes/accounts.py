@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import grpc
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -28,8 +28,9 @@ from gateway.routes.deps import (
     page_json,
     sheet_url,
 )
+from gateway.routing import Router
 
-router = APIRouter()
+router = Router()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from contracts.learning.v1 import assessments_pb2 as pb
 from gateway.openapi_types import items_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, SignedIn, as_json
+from gateway.routing import Router
 from servicekit.clock import timestamp
 
-router = APIRouter(tags=["assessments"], dependencies=[NoNulCharacters])
+router = Router(tags=["assessments"], dependencies=[NoNulCharacters])
 IMPORT_TIMEOUT = 120.0
 
 QuestionKind = Literal["single_choice", "multiple_choice", "true_false", "fill_blank", "open"]

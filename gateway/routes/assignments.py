@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from contracts.learning.v1 import assignments_pb2 as pb
@@ -14,9 +14,10 @@ from contracts.learning.v1 import notices_pb2 as notices_pb
 from gateway.openapi_types import items_of, page_of, returns
 from gateway.problems import Problem
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, page_json
+from gateway.routing import Router
 from servicekit.clock import timestamp
 
-router = APIRouter(tags=["assignments"], dependencies=[NoNulCharacters])
+router = Router(tags=["assignments"], dependencies=[NoNulCharacters])
 SUBMIT_TIMEOUT = 120.0  # files are stored before the answer returns
 MAX_FILES = 5
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
@@ -23,8 +23,9 @@ from gateway.routes.deps import (
     page_json,
     sheet_url,
 )
+from gateway.routing import Router
 
-router = APIRouter(tags=["courses"], dependencies=[NoNulCharacters])
+router = Router(tags=["courses"], dependencies=[NoNulCharacters])
 CourseKind = Literal["mooc", "spoc_independent", "spoc_synchronous", "spoc_asynchronous"]
 ClassImportAnswer = extend(pb.ClassStudentsReport, "CourseClassStudentsReportWithSheetUrl",
                            credentials_sheet_url=(str, None))

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import orjson
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from starlette.exceptions import HTTPException
 
+from gateway import protojson
 from gateway.problems import Problem
 from servicekit.auth import Caller, bind_caller
 from servicekit.clients import bearer
@@ -103,7 +104,8 @@ Paging = Annotated[PageQuery, Depends(_page_query)]
 
 
 def as_json(message: Message) -> dict[str, Any]:
-    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    """MessageToDict's object (names as in the proto, fields without presence printed), made faster."""
+    return protojson.as_json(message)
 
 
 async def json_off_loop(build: Callable[[], Any]) -> Response:
@@ -129,3 +131,9 @@ def sheet_url(sheet_id: str, key: str) -> str:
 
 def page_json(items: list[Message], next_page_token: str, total: int) -> dict[str, Any]:
     return {"items": [as_json(m) for m in items], "next_page_token": next_page_token, "total": total}
+
+
+def json_response(content: Any) -> Response:
+    """An answer of JSON types only (as `as_json` makes), encoded by orjson: FastAPI's jsonable_encoder walking it
+    again and json.dumps cost a 20-entry page ~2 ms and ~0.1 ms (bench.sharing); orjson ~0.01 ms."""
+    return Response(orjson.dumps(content), media_type="application/json")

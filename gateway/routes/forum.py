@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from contracts.learning.v1 import forum_pb2 as pb
 from gateway.openapi_types import returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json
+from gateway.routing import Router
 
-router = APIRouter(tags=["forum"], dependencies=[NoNulCharacters])
+router = Router(tags=["forum"], dependencies=[NoNulCharacters])
 
 
 class TopicBody(BaseModel):

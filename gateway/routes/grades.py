@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.learning.v1 import grades_pb2 as pb
 from gateway.openapi_types import XLSX, downloads, items_of, page_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, download, page_json
+from gateway.routing import Router
 
-router = APIRouter(tags=["grades"], dependencies=[NoNulCharacters])
+router = Router(tags=["grades"], dependencies=[NoNulCharacters])
 IMPORT_TIMEOUT = 120  # a large class's sheet: the same time as other imports
 
 

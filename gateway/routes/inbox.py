@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from contracts.learning.v1 import inbox_pb2 as pb
 from gateway.openapi_types import returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json
+from gateway.routing import Router
 
-router = APIRouter(tags=["inbox"], dependencies=[NoNulCharacters])
+router = Router(tags=["inbox"], dependencies=[NoNulCharacters])
 
 
 class MarkReadBody(BaseModel):

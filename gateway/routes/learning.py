@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
@@ -14,11 +14,12 @@ from gateway.heartbeats import STATUS_BY_VALUE
 from gateway.openapi_types import items_of, returns
 from gateway.problems import HTTP_STATUS, Problem
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, SignedIn, as_json, bearer_scheme
+from gateway.routing import Router
 
-router = APIRouter(tags=["learning"], dependencies=[NoNulCharacters])
+router = Router(tags=["learning"], dependencies=[NoNulCharacters])
 # The heartbeat, the platform's hottest route: its body holds numbers only and its path an id of a fixed shape, so
 # it skips the NUL check (which parses the body a second time).
-heartbeats = APIRouter(tags=["learning"])
+heartbeats = Router(tags=["learning"])
 MAX_SEGMENTS = 500
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 PLAY_ID = Path(pattern=r"^[0-9a-f-]{36}$", description="the play_id from starting a play")

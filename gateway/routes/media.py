@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import grpc
 import httpx
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException
 from contracts.media.v1 import media_pb2 as pb
 from gateway.openapi_types import Documented, extend, message_model, page_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, Paging, SignedIn, as_json, page_json
+from gateway.routing import Router
 
-router = APIRouter(prefix="/media", tags=["media"])
+router = Router(prefix="/media", tags=["media"])
 Kind = Literal["course_video", "material", "extended_material"]
 STREAM_PART_SIZE = 16 * 1024 * 1024  # parts pass through as they arrive, never whole in memory
 INT64_MAX = 2**63 - 1  # what the media service's int64 fields hold; larger numbers are refused here (400)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from contracts.course.v1 import course_pb2 as pb
 from gateway.openapi_types import Documented, extend, message_model, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, SignedIn, as_json
+from gateway.routing import Router
 
-router = APIRouter(tags=["policies"], dependencies=[NoNulCharacters])
+router = Router(tags=["policies"], dependencies=[NoNulCharacters])
 PolicyValue = float | str | None  # a number, a named setting, or null: not counted
 PolicyLayerRef = message_model(pb.PolicyLayerRef)
 

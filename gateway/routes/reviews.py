@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from contracts.review.v1 import review_pb2 as pb
 from gateway.openapi_types import page_of, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, page_json
+from gateway.routing import Router
 
-router = APIRouter(tags=["reviews"], dependencies=[NoNulCharacters])
+router = Router(tags=["reviews"], dependencies=[NoNulCharacters])
 
 
 class DecisionBody(BaseModel):

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from contracts.sharing.v1 import sharing_pb2 as pb
 from gateway.openapi_types import CSV, XLSX, downloads, page_of, returns
-from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, download, page_json
+from gateway.routes.deps import (
+    TIMEOUT,
+    Backends,
+    NoNulCharacters,
+    Paging,
+    SignedIn,
+    as_json,
+    download,
+    json_response,
+    page_json,
+)
+from gateway.routing import Router
 
-router = APIRouter(prefix="/sharing", tags=["sharing"], dependencies=[NoNulCharacters])
+router = Router(prefix="/sharing", tags=["sharing"], dependencies=[NoNulCharacters])
 Permission = Literal["edit_content", "manage_classes", "grade", "view_analytics"]
 
 
@@ -103,9 +113,7 @@ async def search_entries(
         list_id=list_id, query=query, school_id=school_id, category=category, min_credits=min_credits,
         max_credits=max_credits, term_code=term_code, state=state, page_size=paging.page_size,
         page_token=paging.page_token), me)
-    # Rendered here: the dict holds only JSON types already, and FastAPI's jsonable_encoder walking it again
-    # cost 1.8 ms of a 20-entry page (bench.sharing).
-    return JSONResponse(page_json(list(reply.entries), reply.next_page_token, reply.total))
+    return json_response(page_json(list(reply.entries), reply.next_page_token, reply.total))
 
 
 @router.get("/lists/{list_id}/export", **downloads(XLSX, CSV))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -13,8 +13,9 @@ from contracts.course.v1 import course_pb2
 from contracts.sharing.v1 import sharing_pb2
 from gateway.openapi_types import CSV, XLSX, Documented, downloads, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, Paging, SignedIn, as_json, download
+from gateway.routing import Router
 
-router = APIRouter(tags=["statistics"], dependencies=[NoNulCharacters])
+router = Router(tags=["statistics"], dependencies=[NoNulCharacters])
 SHARING_REPORTS = ("lists", "adoption-requests")
 REPORTS = ("courses", "runs", "adoptions", "mooc-applications", "registry", "school-report", *SHARING_REPORTS)
 Filter = Annotated[str, Query(max_length=100)]

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from contracts.course.v1 import course_pb2 as pb
 from gateway.openapi_types import CSV, XLSX, downloads, returns
 from gateway.routes.deps import TIMEOUT, Backends, NoNulCharacters, SignedIn, as_json, download
+from gateway.routing import Router
 
-router = APIRouter(tags=["workload"], dependencies=[NoNulCharacters])
+router = Router(tags=["workload"], dependencies=[NoNulCharacters])
 TermCode = Annotated[str, Query(max_length=20, description="e.g. 2027-spring")]
 SchoolId = Annotated[str, Query(max_length=36, description="empty: your school; another school's is refused")]
 

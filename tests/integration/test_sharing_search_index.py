@@ -13,11 +13,12 @@ from sqlalchemy import or_, select
 from contracts.course.v1 import course_pb2
 from contracts.sharing.v1 import sharing_pb2
 from servicekit import pinyin
-from servicekit.auth import Caller
+from servicekit.auth import Caller, bind_caller, unbind_caller
 from servicekit.db import Database
 from servicekit.migrations import script_location
 from servicekit.search import contains
 from services.sharing.adapters.orm import ENTRY_GRAMS, Entry, SharingList, entry_grams
+from services.sharing.entrypoints.grpc_server import SharingServicer
 from services.sharing.service_layer.handlers import SharingHandlers
 from tests.support import alembic_upgrade, empty_database
 
@@ -76,12 +77,14 @@ async def _like_results(db: Database, list_id: str, query: str, state: str | Non
 
 async def _searched(handlers: SharingHandlers, list_id: str, query: str, page_size: int = 7,
                     caller: Caller = STUDENT) -> tuple[list[str], set[int]]:
-    """Every page of a search: the ids in order, and the totals the pages reported."""
+    """Every page of a search: the ids in order, and the totals the pages reported. Rendered pages are remembered
+    per list revision as the service's are, so every test here asked twice checks they do not go stale."""
     ids, totals, token = [], set(), ""
     while True:
-        page, token, total = await handlers.search(caller, sharing_pb2.SearchEntriesRequest(
-            list_id=list_id, query=query, page_size=page_size, page_token=token))
-        ids += [entry.id for entry in page]
+        page, token, total = await handlers.search_page(caller, sharing_pb2.SearchEntriesRequest(
+            list_id=list_id, query=query, page_size=page_size, page_token=token),
+            lambda entries, *rest: ([entry.id for entry in entries], *rest))
+        ids += page
         totals.add(total)
         if not token:
             return ids, totals
@@ -193,4 +196,25 @@ async def test_entries_stored_before_the_index_are_back_filled(database_url, nam
     handlers = SharingHandlers(db, peers=None)  # type: ignore[arg-type]
     for query in (course[:2], leader, school[-2:], pinyin.name_key(course).split()[-1], course[-1]):
         assert await _searched(handlers, "L1", query) == (["E1"], {1}), query
+    await db.dispose()
+
+
+async def test_a_remembered_page_shows_contacts_only_to_whom_it_did_before(database_url) -> None:  # type: ignore[no-untyped-def]
+    """The same page of the same search, rendered once for a teacher (the leaders' phones) and once for a student
+    (none), through the servicer: neither gets the other's."""
+    db, handlers = await _handlers(database_url)
+    list_id = await _published_list(db, 30)
+    async with db.transaction() as session:
+        for entry in await session.scalars(select(Entry).where(Entry.list_id == list_id)):
+            entry.leader_phone = "13800000000"
+    servicer = SharingServicer(handlers, statistics=None)  # type: ignore[arg-type]
+    teacher = Caller(user_id="t1", role="teacher", school_id="other", province_code="33", name="老师")
+    request = sharing_pb2.SearchEntriesRequest(list_id=list_id, query="老师", page_size=5)
+    for caller, phone in ((teacher, "13800000000"), (STUDENT, ""), (teacher, "13800000000"), (STUDENT, "")):
+        bound = bind_caller(caller)
+        try:
+            reply = await servicer.SearchEntries(request, None)
+        finally:
+            unbind_caller(bound)
+        assert reply.entries and {entry.leader_phone for entry in reply.entries} == {phone}, caller.role
     await db.dispose()

@@ -93,9 +93,12 @@ class SharingServicer(sharing_pb2_grpc.SharingServiceServicer):
 
     async def SearchEntries(self, request, context):  # type: ignore[no-untyped-def]
         caller = require_caller()
-        entries, token, total = await self.handlers.search(caller, request)
-        return pb.SearchEntriesResponse(entries=[entry_message(e, caller, self.handlers) for e in entries],
-                                        next_page_token=token, total=total)
+
+        def render(entries: list[Entry], token: str, total: int) -> pb.SearchEntriesResponse:
+            return pb.SearchEntriesResponse(entries=[entry_message(e, caller, self.handlers) for e in entries],
+                                            next_page_token=token, total=total)
+
+        return await self.handlers.search_page(caller, request, render)
 
     async def GetEntry(self, request, context):  # type: ignore[no-untyped-def]
         caller = require_caller()

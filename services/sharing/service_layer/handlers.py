@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Row, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.course.v1 import course_pb2
@@ -60,13 +61,19 @@ class Peers:
     list_terms: Callable[[], Awaitable[course_pb2.ListTermsResponse]]  # the caller's province's calendar
 
 
+Page = TypeVar("Page")
+PAGES_REMEMBERED = 2048  # rendered pages of 20 entries: ~5 kB each
+
+
 class SharingHandlers:
     def __init__(self, db: Database, peers: Peers, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.peers = peers
         self.clock = clock
-        # Search totals and gram plans per list revision (servicekit.grams): not counted again until it changes.
-        self.totals, self.plans = Totals(), Totals()
+        # Search totals, gram plans and rendered pages per list revision (servicekit.grams): a published list is
+        # searched again and again between its changes, and none is counted, planned or rendered again until it
+        # changes (any write of one of its entries raises the revision, in the writing transaction).
+        self.totals, self.plans, self.pages = Totals(), Totals(), Totals(PAGES_REMEMBERED)
 
     # ---- lists (the provincial center) -----------------------------------------------------
 
@@ -239,23 +246,43 @@ class SharingHandlers:
     # ---- reading -------------------------------------------------------------------------
 
     async def search(self, caller: Caller, request) -> tuple[list[Entry], str, int]:  # type: ignore[no-untyped-def]
+        return await self.search_page(caller, request, lambda *page: page, remember=False)
+
+    async def search_page(  # type: ignore[no-untyped-def]
+        self, caller: Caller, request, render: Callable[[list[Entry], str, int], Page], remember: bool = True,
+    ) -> Page:
+        """One page of a list's entries, searched, filtered and rendered by `render(entries, next_page_token,
+        total)`. Who sees what is decided on every call; the rendered page is remembered under the list's revision,
+        what the caller sees (every entry, the approved ones, a school's own) and whether contacts show."""
         async with self.db.read() as session:
-            # The list and the revision of its entries (under which totals are remembered), in one read.
-            found = (await session.execute(select(SharingList, func.coalesce(entry_gram_scopes.c.revision, 0))
-                                           .outerjoin(entry_gram_scopes, entry_gram_scopes.c.scope == SharingList.id)
-                                           .where(SharingList.id == request.list_id))).first()
-            if found is None:
+            # The list and the revision of its entries (under which totals and pages are remembered), in one read.
+            sharing_list = (await session.execute(
+                select(SharingList.id, SharingList.state, SharingList.province_code,
+                       func.coalesce(entry_gram_scopes.c.revision, 0).label("revision"))
+                .outerjoin(entry_gram_scopes, entry_gram_scopes.c.scope == SharingList.id)
+                .where(SharingList.id == request.list_id))).first()
+            if sharing_list is None:
                 raise NotFound("no such sharing list")
-            sharing_list, revision = found
-            statement = select(Entry).where(Entry.list_id == sharing_list.id)
             if self._reviews(caller, sharing_list):
                 seen = "all"  # the center sees every entry of its lists
             elif sharing_list.state == "published":
-                statement, seen = statement.where(Entry.state == "approved"), "approved"
+                seen = "approved"
             elif caller.role == "school_admin" and sharing_list.province_code == caller.province_code:
-                statement, seen = statement.where(Entry.school_id == caller.school_id), f"school:{caller.school_id}"
+                seen = f"school:{caller.school_id}"
             else:
                 raise NotFound("no such sharing list")
+            text = request.query.strip()
+            key = (sharing_list.id, sharing_list.revision, seen, request.state, request.school_id, request.category,
+                   request.term_code, request.min_credits, request.max_credits, text)
+            page_key = (key, request.page_size, request.page_token, self.shows_contacts(caller))
+            if remember and (page := self.pages.get(page_key)) is not None:
+                return page
+
+            statement = select(Entry).where(Entry.list_id == sharing_list.id)
+            if seen == "approved":
+                statement = statement.where(Entry.state == "approved")
+            elif seen != "all":
+                statement = statement.where(Entry.school_id == caller.school_id)
             if request.state:
                 statement = statement.where(Entry.state == request.state)
             for column, value in ((Entry.school_id, request.school_id), (Entry.category, request.category),
@@ -267,26 +294,26 @@ class SharingHandlers:
             if request.max_credits:
                 statement = statement.where(Entry.online_credits <= request.max_credits)
             statement = statement.order_by(Entry.course_name, Entry.id)
-            text = request.query.strip()
-            key = (sharing_list.id, revision, seen, request.state, request.school_id, request.category,
-                   request.term_code, request.min_credits, request.max_credits, text)
             if not text:
-                return await fetch_counted_page(session, statement, request.page_size, request.page_token,
-                                                self.totals, key)
-            # A substring of the lowercased names, or of their pinyin ("sjjg" or "shujujiegou" finds 数据结构):
-            # the gram index gives the candidates, the LIKE verifies them.
-            pinyin_text = pinyin.pinyin_query(text)
-            statement = statement.where(or_(contains(Entry.search_text, text.lower()),
-                                            *pinyin.matches_any(Entry.search_pinyin, text)))
-
-            candidates = await ENTRY_GRAMS.candidates(
-                session, sharing_list.id, {SEARCH_TEXT: text.lower(), SEARCH_PINYIN: pinyin_text}, self.plans,
-                (sharing_list.id, revision, text))
-            return await fetch_search_page(session, statement, Entry.id, candidates, request.page_size,
-                                           request.page_token, self.totals, key)
+                found = await fetch_counted_page(session, statement, request.page_size, request.page_token,
+                                                 self.totals, key)
+            else:
+                # A substring of the lowercased names, or of their pinyin ("sjjg" or "shujujiegou" finds 数据结构):
+                # the gram index gives the candidates, the LIKE verifies them.
+                statement = statement.where(or_(contains(Entry.search_text, text.lower()),
+                                                *pinyin.matches_any(Entry.search_pinyin, text)))
+                candidates = await ENTRY_GRAMS.candidates(
+                    session, sharing_list.id, {SEARCH_TEXT: text.lower(), SEARCH_PINYIN: pinyin.pinyin_query(text)},
+                    self.plans, (sharing_list.id, sharing_list.revision, text))
+                found = await fetch_search_page(session, statement, Entry.id, candidates, request.page_size,
+                                                request.page_token, self.totals, key)
+            page = render(*found)
+            if remember:
+                self.pages.put(page_key, page)
+            return page
 
     @staticmethod
-    def _reviews(caller: Caller, sharing_list: SharingList) -> bool:
+    def _reviews(caller: Caller, sharing_list: SharingList | Row[Any]) -> bool:
         return caller.role == "center_admin" and caller.province_code == sharing_list.province_code
 
     async def entry(self, caller: Caller, entry_id: str) -> tuple[Entry, course_pb2.Plan | None]:
