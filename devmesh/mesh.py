@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -33,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("identity", "review", "media", "course", "sharing", "learning")  # the services built so far, in start order
 MEDIA_WORKERS = ("media_worker", "media_worker1")
 WEED_GRPC_OFFSET = 10000  # weed listens on port + 10000 for gRPC
+PORT_FLOOR = 12000  # free ports for tests and benchmarks are taken from here up to the ephemeral range
 
 
 def bin_path(name: str) -> str:
@@ -102,6 +104,31 @@ def free_metrics_ports() -> dict[str, int]:
 
 
 def _free_port(taken: set[int], twin: bool) -> int:
+    """A port nobody listens on (and its weed gRPC twin), below the kernel's ephemeral range. A port the kernel
+    handed out for `bind(0)` is one it may also give an outgoing connection as its source port, between this choice
+    and the server's own bind: a test mesh once failed to start that way."""
+    low = _ephemeral_low()
+    ceiling = low - 1 - (WEED_GRPC_OFFSET if twin else 0)
+    if ceiling - PORT_FLOOR < 1000:  # an unusual ephemeral range: take one from it, as before
+        return _ephemeral_port(taken, twin)
+    while True:
+        port = random.randint(PORT_FLOOR, ceiling)
+        if {port, port + WEED_GRPC_OFFSET} & taken or not _is_free(port):
+            continue
+        if twin and not _is_free(port + WEED_GRPC_OFFSET):
+            continue
+        taken.update({port, port + WEED_GRPC_OFFSET})
+        return port
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _ephemeral_port(taken: set[int], twin: bool) -> int:
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
