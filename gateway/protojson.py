@@ -57,8 +57,7 @@ def _plan(descriptor: Descriptor) -> list[Field] | None:
             or descriptor.GetOptions().map_entry):
         _PLANS[full_name] = None
         return None
-    plan: list[Field] = []
-    _PLANS[full_name] = plan  # before the fields: a message may hold itself
+    plan: list[Field] = []  # nested messages' plans are made when first met (as_json), not here
     for field in descriptor.fields:
         if field.is_extension:
             continue
@@ -66,6 +65,7 @@ def _plan(descriptor: Descriptor) -> list[Field] | None:
         value_field = field.message_type.fields_by_name["value"] if is_map else field
         plan.append((field.name, field.has_presence and not is_map, is_map, field.is_repeated and not is_map,
                      _converter(value_field)))
+    _PLANS[full_name] = plan  # published whole: large answers are rendered in worker threads too (json_off_loop)
     return plan
 
 
