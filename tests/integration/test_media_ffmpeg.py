@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from services.media.adapters import ffmpeg as fx
+from services.media.adapters.ffmpeg import probing
 from services.media.domain.encoding import DEFAULT_ENCODING, rungs_for
 from services.media.domain.probe import ProbeResult, VideoStream
 
@@ -372,8 +373,9 @@ async def test_timeout_kills_a_hung_ffmpeg_and_leaves_no_process(tmp_path: Path)
 async def test_probe_that_hangs_is_refused_after_its_time_limit(tmp_path: Path, monkeypatch) -> None:
     upload = tmp_path / "stuck.mp4"
     os.mkfifo(upload)  # opening a pipe nobody writes to blocks ffprobe forever
-    monkeypatch.setattr(fx, "PROBE_TIMEOUT_SECONDS", 0.5)
-    monkeypatch.setattr(fx, "_file_size", lambda path: 1)
+    # patched where `probe` looks them up
+    monkeypatch.setattr(probing, "PROBE_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(probing, "_file_size", lambda path: 1)
     with pytest.raises(fx.MediaRejected, match="took longer than 0.5 s"):
         await fx.probe(upload, "mov")
     assert processes_mentioning(str(upload)) == []

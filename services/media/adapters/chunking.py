@@ -17,12 +17,6 @@ from services.media.adapters.ffmpeg import (
     Pausable,
     ProgressCallback,
     Renditions,
-    _ffmpeg_head,
-    _fps_expression,
-    _prepare,
-    _run_ffmpeg,
-    _strip_metadata,
-    _together,
     encode_timeout,
     input_options,
     input_url,
@@ -32,6 +26,9 @@ from services.media.adapters.ffmpeg import (
     thread_options,
     transcode_outputs,
 )
+from services.media.adapters.ffmpeg.commands import _ffmpeg_head, _fps_expression, _strip_metadata
+from services.media.adapters.ffmpeg.running import _run_ffmpeg, _together
+from services.media.adapters.ffmpeg.transcoding import _prepare
 from services.media.domain.encoding import EncodingProfile, Rung, gop_frames, progressive_rung
 
 CHUNK_DEMUXER = "matroska"  # chunks are cut into Matroska: it carries every codec an upload may have
