@@ -17,7 +17,6 @@ from gateway.routes.deps import (
     SignedIn,
     as_json,
     download,
-    json_response,
     page_json,
 )
 from gateway.routing import Router
@@ -107,13 +106,13 @@ async def submit(list_id: str, backends: Backends, me: SignedIn) -> dict[str, An
 async def search_entries(
     list_id: str, backends: Backends, me: SignedIn, paging: Paging, query: str = "", school_id: str = "",
     category: str = "", min_credits: float = 0, max_credits: float = 0, term_code: str = "", state: str = "",
-) -> Response:
+) -> dict[str, Any]:
     """Browse and search (course, leader or school; a substring, Chinese too), filter, page."""
     reply = await _call(backends, "SearchEntries", pb.SearchEntriesRequest(
         list_id=list_id, query=query, school_id=school_id, category=category, min_credits=min_credits,
         max_credits=max_credits, term_code=term_code, state=state, page_size=paging.page_size,
         page_token=paging.page_token), me)
-    return json_response(page_json(list(reply.entries), reply.next_page_token, reply.total))
+    return page_json(list(reply.entries), reply.next_page_token, reply.total)
 
 
 @router.get("/lists/{list_id}/export", **downloads(XLSX, CSV))
