@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from starlette.responses import Response
 
 from contracts.learning.v1 import learning_pb2 as pb
 from contracts.learning.v1 import learning_pb2_grpc
 from gateway import problems
 from gateway.protojson import as_json
+from gateway.routing import json_response
 from servicekit.metrics import ROUTE_TEMPLATE_KEY, progress_report
 
 MAX_BATCH = 500
@@ -155,8 +155,7 @@ class HeartbeatFastPath:
             response = problems.problem(status, result.message, result.reason)
         else:
             progress_report(None)
-            response = Response(json.dumps(as_json(result.receipt), ensure_ascii=False, separators=(",", ":")),
-                                media_type="application/json")
+            response = json_response(as_json(result.receipt))
         await response(scope, receive, send)
 
 

@@ -78,6 +78,14 @@ class Subscription:
     batch: int = 20
 
 
+async def release(subscription: Any) -> None:
+    """Drops a pull subscription whose loop stops. Stopped mid-fetch, its pull request is still open at the server:
+    without the subscription gone, a message arriving in that second would be handed to nobody and wait out its
+    ack wait (30 s) unseen. Bounded to a second: it never holds a shutdown up."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(subscription.unsubscribe(), 1.0)
+
+
 class _PullLoop:
     """Subscribes (creating the durable consumer if needed) and feeds messages to `process`."""
 
@@ -127,10 +135,7 @@ class _PullLoop:
                         self._redeliveries.inc()
                 await self.process_batch(messages)
         finally:
-            # Stopped mid-fetch, the pull request is still open at the server: without the subscription gone, an
-            # event arriving in that second would be handed to nobody and wait out its ack wait (30 s) unseen.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(sub.unsubscribe(), 1.0)  # never holding a shutdown up
+            await release(sub)
 
     async def subscribe(self) -> Any:
         """The pull subscription of the durable consumer, created if needed (retried until NATS answers)."""

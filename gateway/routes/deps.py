@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,8 +14,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from google.protobuf.message import Message
 from starlette.exceptions import HTTPException
 
-from gateway import protojson
 from gateway.problems import Problem
+from gateway.protojson import as_json
+from gateway.routing import json_bytes
 from servicekit.auth import Caller, bind_caller
 from servicekit.clients import bearer
 from servicekit.errors import Unauthenticated
@@ -102,19 +102,11 @@ async def _page_query(
 Paging = Annotated[PageQuery, Depends(_page_query)]
 
 
-def as_json(message: Message) -> dict[str, Any]:
-    """MessageToDict's object (names as in the proto, fields without presence printed), made faster."""
-    return protojson.as_json(message)
-
-
 async def json_off_loop(build: Callable[[], Any]) -> Response:
     """A large answer (an import's 50,000 accounts) converted and encoded in a worker thread: done on the event
     loop it would hold every other request of this gateway for seconds."""
 
-    def render() -> bytes:
-        return json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
-
-    return Response(await asyncio.to_thread(render), media_type="application/json")
+    return Response(await asyncio.to_thread(lambda: json_bytes(build())), media_type="application/json")
 
 
 def download(content: bytes, content_type: str, filename: str, **headers: str) -> Response:
@@ -130,4 +122,3 @@ def sheet_url(sheet_id: str, key: str) -> str:
 
 def page_json(items: list[Message], next_page_token: str, total: int) -> dict[str, Any]:
     return {"items": [as_json(m) for m in items], "next_page_token": next_page_token, "total": total}
-

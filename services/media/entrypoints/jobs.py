@@ -13,7 +13,7 @@ from typing import Any
 
 import nats.errors
 
-from servicekit.consumer import JobConsumer
+from servicekit.consumer import JobConsumer, release
 
 log = logging.getLogger(__name__)
 # How long a worker waits on the preferred queue before looking at the next: short, as a job found in the next
@@ -49,11 +49,8 @@ class PreferringJobs:
                             await self._preemptible(queue.process(message), subscriptions[0])
                     break  # after a job, the preferred queue first again
         finally:
-            # A worker stopped mid-fetch: its open pull request must not take a job nobody will work on (that job
-            # would wait out its ack wait), as servicekit.consumer's loop does.
-            for subscription in subscriptions:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(subscription.unsubscribe(), 1.0)  # never holding a shutdown up
+            for subscription in subscriptions:  # a stopped worker's open pull must not take a job
+                await release(subscription)
 
     async def _preemptible(self, work: Any, urgent: Any) -> None:
         assert self.preempt is not None
