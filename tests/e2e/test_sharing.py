@@ -100,6 +100,9 @@ def test_the_whole_sharing_cycle(
     assert other_school.admin.post(f"/sharing/lists/{list_id}/submit")["submitted"] == 1
     own = school.admin.get(f"/sharing/lists/{list_id}/entries")["items"]
     assert [e["id"] for e in own] == [entry_a["id"]]  # a school sees its own entries on an open list
+    # ...and nobody else of its school does, not even from the page the admin's read left remembered
+    expect_problem(404, lambda: lead_a.get(f"/sharing/lists/{list_id}/entries"))
+    assert other_school.admin.get(f"/sharing/lists/{list_id}/entries")["items"][0]["id"] == entry_b["id"]
     exported = school.admin.http.get(f"/api/v1/sharing/lists/{list_id}/export", params={"format": "csv"},
                                      headers={"Authorization": f"Bearer {school.admin.token}"})
     assert exported.status_code == 200 and entry_a["course_name"] in exported.content.decode("utf-8-sig")
